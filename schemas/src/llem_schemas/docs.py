@@ -1,0 +1,244 @@
+"""Documents for outside subscribers: JSON Schema per event and one AsyncAPI 3 document.
+
+`llem-schemas docs` writes them to schemas/dist; `llem-schemas docs --check` fails when the
+files on disk differ from what the code generates (CI runs it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from llem_schemas.base import SCHEMA_VERSION, Event
+from llem_schemas.events import (
+    EVENT_TYPES,
+    AnyEvent,
+    CampaignCancelled,
+    CampaignSubmitted,
+    JobQueued,
+    MetricBatch,
+    RunCompleted,
+    RunFailed,
+    RunnerHeartbeat,
+    RunStarted,
+    event_type_name,
+)
+from llem_schemas.subjects import Layout
+
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_FORMAT = "application/schema+json;version=draft-07"
+DIST_DIR = Path(__file__).resolve().parents[2] / "dist"
+
+_UUID = "{uuid}"
+
+
+@dataclass(frozen=True)
+class Channel:
+    key: str
+    address: str
+    parameters: dict[str, str]
+    messages: tuple[type[Event], ...]
+    description: str
+    stream: str
+
+
+def _channels(layout: Layout) -> tuple[Channel, ...]:
+    c, r, j = "{campaign_id}", "{run_id}", "{job_id}"
+    ids = {"campaign_id": "Campaign id (UUID).", "run_id": "Run id (UUID), one execution attempt."}
+    run = (layout.events_stream, ids)
+    return (
+        Channel(
+            "jobs",
+            layout.job_subject("{pool}"),
+            {"pool": "Runner pool name."},
+            (JobQueued,),
+            "Work queue: each pool's runners pull jobs here (one durable consumer per pool).",
+            layout.jobs_stream,
+        ),
+        Channel(
+            "jobQueued",
+            layout.job_event_subject(c, j),
+            {"campaign_id": ids["campaign_id"], "job_id": "Job id (UUID)."},
+            (JobQueued,),
+            "Copy of every queued job, for subscribers.",
+            layout.events_stream,
+        ),
+        Channel(
+            "campaignSubmitted",
+            layout.campaign_subject(c, "submitted"),
+            {"campaign_id": ids["campaign_id"]},
+            (CampaignSubmitted,),
+            "A campaign was submitted.",
+            layout.events_stream,
+        ),
+        Channel(
+            "campaignCancelled",
+            layout.campaign_subject(c, "cancelled"),
+            {"campaign_id": ids["campaign_id"]},
+            (CampaignCancelled,),
+            "A campaign was cancelled.",
+            layout.events_stream,
+        ),
+        Channel(
+            "runStarted",
+            layout.run_subject(c, r, "started"),
+            run[1],
+            (RunStarted,),
+            "A runner started a run, with its host fingerprint.",
+            run[0],
+        ),
+        Channel(
+            "runCompleted",
+            layout.run_subject(c, r, "completed"),
+            run[1],
+            (RunCompleted,),
+            "A run finished, with its summary and quality flags.",
+            run[0],
+        ),
+        Channel(
+            "runFailed",
+            layout.run_subject(c, r, "failed"),
+            run[1],
+            (RunFailed,),
+            "A run failed; retryable says whether another attempt may succeed.",
+            run[0],
+        ),
+        Channel(
+            "metrics",
+            layout.metrics_subject(c, r),
+            run[1],
+            (MetricBatch,),
+            "Metric batches streamed while a run goes on.",
+            layout.metrics_stream,
+        ),
+        Channel(
+            "runnerHeartbeat",
+            layout.heartbeat_subject("{runner_id}"),
+            {"runner_id": "Runner id."},
+            (RunnerHeartbeat,),
+            "Periodic runner liveness.",
+            layout.events_stream,
+        ),
+    )
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """One standalone JSON Schema per event type, plus `event` for the discriminated union."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in EVENT_TYPES:
+        schema = model.model_json_schema(mode="validation")
+        name = event_type_name(model)
+        out[name] = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{name}.json", **schema}
+    union = TypeAdapter(AnyEvent).json_schema(mode="validation")
+    out["event"] = {"$schema": JSON_SCHEMA_DIALECT, "$id": "event.json", "title": "AnyEvent", **union}
+    return out
+
+
+def asyncapi(layout: Layout | None = None) -> dict[str, Any]:
+    layout = layout or Layout()
+    _, top = models_json_schema(
+        [(m, "validation") for m in EVENT_TYPES], ref_template="#/components/schemas/{model}"
+    )
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    messages: dict[str, Any] = {}
+    for model in EVENT_TYPES:
+        messages[model.__name__] = {
+            "name": event_type_name(model),
+            "title": model.__name__,
+            "summary": (model.__doc__ or model.__name__).strip().splitlines()[0],
+            "contentType": "application/json",
+            "headers": {
+                "type": "object",
+                "properties": {
+                    "Nats-Msg-Id": {
+                        "type": "string",
+                        "format": "uuid",
+                        "description": "Equals the payload's event_id; JetStream de-duplicates on it.",
+                    },
+                },
+            },
+            "payload": {
+                "schemaFormat": SCHEMA_FORMAT,
+                "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+            },
+        }
+    channels: dict[str, Any] = {}
+    operations: dict[str, Any] = {}
+    for ch in _channels(layout):
+        channels[ch.key] = {
+            "address": ch.address,
+            "description": f"{ch.description} JetStream stream: {ch.stream}.",
+            "parameters": {name: {"description": desc} for name, desc in ch.parameters.items()},
+            "messages": {m.__name__: {"$ref": f"#/components/messages/{m.__name__}"} for m in ch.messages},
+        }
+        operations[f"receive_{ch.key}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{ch.key}"},
+            "summary": f"Subscribe to {ch.address}",
+            "messages": [{"$ref": f"#/channels/{ch.key}/messages/{m.__name__}"} for m in ch.messages],
+        }
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "llem event stream",
+            "version": f"{SCHEMA_VERSION}.0.0",
+            "description": (
+                "Events published by llem services on NATS JetStream. Every message is JSON, carries a "
+                "unique event_id (also its Nats-Msg-Id header) and a schema_version; consumers should "
+                "de-duplicate on event_id. Subjects start with a deployment prefix, 'llem' by default. "
+                f"Streams: {layout.jobs_stream} (work queue), {layout.events_stream} and "
+                f"{layout.metrics_stream} (limits, discard=new)."
+            ),
+        },
+        "defaultContentType": "application/json",
+        "servers": {
+            "local": {
+                "host": "localhost:4222",
+                "protocol": "nats",
+                "description": "Local stack (llem stack up).",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages, "schemas": schemas},
+    }
+
+
+def render() -> dict[str, str]:
+    """Relative path -> file content, for every generated document."""
+    files = {
+        f"jsonschema/{name}.json": json.dumps(schema, indent=2, sort_keys=True) + "\n"
+        for name, schema in json_schemas().items()
+    }
+    files["asyncapi.yaml"] = yaml.safe_dump(asyncapi(), sort_keys=False, width=100, allow_unicode=True)
+    return files
+
+
+def write(dist: Path = DIST_DIR) -> list[Path]:
+    written = []
+    for rel, content in render().items():
+        path = dist / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+        written.append(path)
+    return written
+
+
+def stale(dist: Path = DIST_DIR) -> list[str]:
+    """Relative paths whose content on disk differs from the generated one (or that are extra)."""
+    expected = render()
+    problems = [
+        rel
+        for rel, content in expected.items()
+        if not (dist / rel).is_file() or (dist / rel).read_text() != content
+    ]
+    if dist.is_dir():
+        on_disk = {p.relative_to(dist).as_posix() for p in dist.rglob("*") if p.is_file()}
+        problems += sorted(on_disk - expected.keys())
+    return problems

@@ -1,0 +1,127 @@
+"""Every event llem publishes. Discriminated by the literal `type` field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field, JsonValue, TypeAdapter
+
+from llem_schemas.base import Event, UtcDatetime
+from llem_schemas.jobs import SUBJECT_TOKEN, JobSpec, PoolName
+from llem_schemas.measurement import GpuInfo, HostFingerprint, MeterName, MetricSample, RunSummary
+
+RunnerId = Annotated[str, Field(pattern=SUBJECT_TOKEN, description="Runner id, one NATS subject token.")]
+
+
+class CampaignSubmitted(Event):
+    type: Literal["campaign.submitted"] = "campaign.submitted"
+    campaign_id: UUID
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    job_count: int = Field(ge=0)
+    spec: dict[str, JsonValue] = Field(default_factory=dict, description="The campaign spec as submitted.")
+
+
+class CampaignCancelled(Event):
+    type: Literal["campaign.cancelled"] = "campaign.cancelled"
+    campaign_id: UUID
+    reason: str = ""
+
+
+class JobQueued(Event):
+    """A job placed on its pool's work queue (also mirrored on the events stream)."""
+
+    type: Literal["job.queued"] = "job.queued"
+    job: JobSpec
+
+
+class _RunEvent(Event):
+    run_id: UUID = Field(description="One execution attempt of a job.")
+    job_id: UUID
+    campaign_id: UUID
+    runner_id: RunnerId
+    attempt: int = Field(ge=1, description="Delivery attempt of the job that produced this run.")
+
+
+class RunStarted(_RunEvent):
+    type: Literal["run.started"] = "run.started"
+    job: JobSpec
+    fingerprint: HostFingerprint
+    meter: MeterName
+
+
+class MetricBatch(_RunEvent):
+    """Many samples in one message: per-message overhead dominates at 10 Hz x 8 GPUs."""
+
+    type: Literal["metric.batch"] = "metric.batch"
+    seq: int = Field(ge=0, description="Batch sequence number within the run, from 0.")
+    meter: MeterName
+    sampling_period_ms: int | None = Field(default=None, ge=1)
+    samples: list[MetricSample] = Field(min_length=1, max_length=10_000)
+
+
+class RunCompleted(_RunEvent):
+    type: Literal["run.completed"] = "run.completed"
+    summary: RunSummary
+
+
+class RunFailed(_RunEvent):
+    type: Literal["run.failed"] = "run.failed"
+    reason: str = Field(description="What went wrong, for a person.")
+    error_type: str = Field(description="Machine-readable error class, for instance 'BackendLoadError'.")
+    retryable: bool = Field(description="True when another attempt may succeed (transient failure).")
+
+
+class RunnerHeartbeat(Event):
+    type: Literal["runner.heartbeat"] = "runner.heartbeat"
+    runner_id: RunnerId
+    hostname: str
+    pools: list[PoolName] = Field(min_length=1)
+    started_at: UtcDatetime
+    heartbeat_interval_s: float = Field(gt=0)
+    current_job_id: UUID | None = None
+    current_run_id: UUID | None = None
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    llem_version: str
+
+
+AnyEvent = Annotated[
+    CampaignSubmitted
+    | CampaignCancelled
+    | JobQueued
+    | RunStarted
+    | MetricBatch
+    | RunCompleted
+    | RunFailed
+    | RunnerHeartbeat,
+    Field(discriminator="type"),
+]
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    CampaignSubmitted,
+    CampaignCancelled,
+    JobQueued,
+    RunStarted,
+    MetricBatch,
+    RunCompleted,
+    RunFailed,
+    RunnerHeartbeat,
+)
+
+_ADAPTER: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse_event(payload: bytes | str) -> AnyEvent:
+    """Validate a JSON payload into its event model. Raises pydantic.ValidationError."""
+    return _ADAPTER.validate_json(payload)
+
+
+def encode_event(event: Event) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def event_type_name(model: type[Event]) -> str:
+    default = model.model_fields["type"].default
+    assert isinstance(default, str)
+    return default

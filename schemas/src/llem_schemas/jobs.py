@@ -1,0 +1,79 @@
+"""What a job asks a runner to do: backend, workload and measurement protocol."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from llem_schemas.base import Model
+
+#: Names used inside NATS subjects (pools, runner ids) must be single subject tokens.
+SUBJECT_TOKEN = r"^[A-Za-z0-9_-]{1,64}$"  # noqa: S105 (a regex, not a secret)
+PoolName = Annotated[str, Field(pattern=SUBJECT_TOKEN, description="Runner pool, one NATS subject token.")]
+
+
+class LlamaCppBackend(Model):
+    """In-process llama-cpp-python on a GGUF file."""
+
+    kind: Literal["llama_cpp"] = "llama_cpp"
+    model_path: str = Field(min_length=1, description="Path of the GGUF file on the runner host.")
+    n_ctx: int = Field(default=2048, ge=16, description="Context size in tokens.")
+    n_threads: int | None = Field(default=None, ge=1, description="CPU threads; null lets llama.cpp choose.")
+    n_gpu_layers: int = Field(default=0, ge=-1, description="Layers offloaded to the GPU; -1 offloads all.")
+    seed: int = Field(default=0, ge=0)
+
+
+class OpenAICompatibleBackend(Model):
+    """Any OpenAI-compatible HTTP server (vLLM, llama.cpp server, TGI, SGLang)."""
+
+    kind: Literal["openai"] = "openai"
+    base_url: str = Field(min_length=1, description="Base URL, for instance http://127.0.0.1:8000/v1.")
+    model: str = Field(min_length=1, description="Model name the server expects.")
+    api_key_env: str | None = Field(
+        default=None, description="Name of the environment variable on the runner that holds the API key."
+    )
+
+
+BackendConfig = Annotated[LlamaCppBackend | OpenAICompatibleBackend, Field(discriminator="kind")]
+
+
+class Workload(Model):
+    """The load put on the backend."""
+
+    prompt_set: str = Field(default="builtin:short", description="Prompt set name or a JSONL path.")
+    num_requests: int = Field(default=8, ge=1, le=1_000_000)
+    max_output_tokens: int = Field(default=32, ge=1)
+    concurrency: int = Field(default=1, ge=1, description="Maximum requests in flight.")
+    arrival: Literal["all_at_once"] = Field(default="all_at_once", description="Arrival process of requests.")
+    ignore_eos: bool = Field(default=False, description="Decode max_output_tokens regardless of EOS.")
+    seed: int = Field(default=0, ge=0)
+
+
+class MeasurementProtocol(Model):
+    """How the run is measured. Everything here is recorded with the result."""
+
+    meter: Literal["auto", "nvml", "none"] = Field(
+        default="auto", description="Energy meter; auto picks NVML when a GPU is present, else none."
+    )
+    sampling_period_ms: int = Field(default=100, ge=10, le=10_000)
+    warmup_requests: int = Field(default=1, ge=0, description="Requests run before measuring, not counted.")
+    metric_batch_max_samples: int = Field(
+        default=50, ge=1, le=10_000, description="Samples per metric-batch event at most."
+    )
+    metric_batch_max_interval_ms: int = Field(
+        default=1000, ge=50, description="A metric batch is sent at least this often while samples accrue."
+    )
+
+
+class JobSpec(Model):
+    """One unit of work: a configuration and repetition of a campaign, run on one pool."""
+
+    job_id: UUID = Field(description="Id derived from the job's content, stable across resubmits.")
+    campaign_id: UUID
+    pool: PoolName
+    repetition: int = Field(default=0, ge=0)
+    backend: BackendConfig
+    workload: Workload = Field(default_factory=Workload)
+    protocol: MeasurementProtocol = Field(default_factory=MeasurementProtocol)

@@ -1,0 +1,216 @@
+"""The one place that names NATS subjects, streams and consumers.
+
+Services and outside subscribers build subjects with these functions; the stream
+definitions are applied by one bootstrap step (`llem-scheduler bootstrap`), never
+redeclared by each service. A `prefix` namespaces a whole deployment (and each test).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from llem_schemas.base import Event
+from llem_schemas.events import (
+    CampaignCancelled,
+    CampaignSubmitted,
+    JobQueued,
+    MetricBatch,
+    RunCompleted,
+    RunFailed,
+    RunnerHeartbeat,
+    RunStarted,
+)
+
+_PREFIX = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream, in JetStream's own terms (durations in seconds)."""
+
+    name: str
+    subjects: tuple[str, ...]
+    retention: Literal["limits", "workqueue"]
+    discard: Literal["old", "new"]
+    duplicate_window_s: float
+    max_age_s: float
+    max_bytes: int
+    max_msg_size: int
+    description: str
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer on one stream."""
+
+    stream: str
+    durable_name: str
+    filter_subject: str
+    ack_wait_s: float
+    max_deliver: int
+    max_ack_pending: int
+    description: str
+
+    def config_kwargs(self) -> dict[str, object]:
+        """Keyword arguments of a JetStream ConsumerConfig (nats-py names, durations in seconds)."""
+        return {
+            "durable_name": self.durable_name,
+            "filter_subject": self.filter_subject,
+            "ack_policy": "explicit",
+            "deliver_policy": "all",
+            "ack_wait": self.ack_wait_s,
+            "max_deliver": self.max_deliver,
+            "max_ack_pending": self.max_ack_pending,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Subjects, streams and consumers of one llem deployment."""
+
+    prefix: str = "llem"
+
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.prefix):
+            raise ValueError(f"prefix {self.prefix!r} must match {_PREFIX.pattern}")
+
+    # -- stream names ------------------------------------------------------------------
+    @property
+    def _stream_base(self) -> str:
+        return self.prefix.upper().replace("-", "_")
+
+    @property
+    def jobs_stream(self) -> str:
+        return f"{self._stream_base}_JOBS"
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self._stream_base}_EVENTS"
+
+    @property
+    def metrics_stream(self) -> str:
+        return f"{self._stream_base}_METRICS"
+
+    # -- subjects ----------------------------------------------------------------------
+    def job_subject(self, pool: str) -> str:
+        return f"{self.prefix}.jobs.{pool}"
+
+    def job_event_subject(self, campaign_id: UUID | str, job_id: UUID | str) -> str:
+        return f"{self.prefix}.events.job.{campaign_id}.{job_id}.queued"
+
+    def campaign_subject(self, campaign_id: UUID | str, what: str) -> str:
+        return f"{self.prefix}.events.campaign.{campaign_id}.{what}"
+
+    def run_subject(self, campaign_id: UUID | str, run_id: UUID | str, what: str) -> str:
+        return f"{self.prefix}.events.run.{campaign_id}.{run_id}.{what}"
+
+    def metrics_subject(self, campaign_id: UUID | str, run_id: UUID | str) -> str:
+        return f"{self.prefix}.metrics.{campaign_id}.{run_id}"
+
+    def heartbeat_subject(self, runner_id: str) -> str:
+        return f"{self.prefix}.events.runner.{runner_id}.heartbeat"
+
+    def control_subject(self, runner_id: str) -> str:
+        """Core NATS (not persisted): commands to one runner, for instance stop a run."""
+        return f"{self.prefix}.control.runner.{runner_id}"
+
+    @property
+    def all_events(self) -> str:
+        return f"{self.prefix}.events.>"
+
+    @property
+    def all_metrics(self) -> str:
+        return f"{self.prefix}.metrics.>"
+
+    def subject_for(self, event: Event) -> str:
+        """The subject an event is published on (jobs go to `job_subject` as well)."""
+        match event:
+            case JobQueued(job=job):
+                return self.job_event_subject(job.campaign_id, job.job_id)
+            case CampaignSubmitted(campaign_id=cid):
+                return self.campaign_subject(cid, "submitted")
+            case CampaignCancelled(campaign_id=cid):
+                return self.campaign_subject(cid, "cancelled")
+            case RunStarted() | RunCompleted() | RunFailed():
+                return self.run_subject(event.campaign_id, event.run_id, event.type.removeprefix("run."))
+            case MetricBatch():
+                return self.metrics_subject(event.campaign_id, event.run_id)
+            case RunnerHeartbeat(runner_id=rid):
+                return self.heartbeat_subject(rid)
+        raise TypeError(f"no subject for event type {type(event).__name__}")
+
+    # -- streams and consumers ---------------------------------------------------------
+    def streams(self) -> tuple[StreamSpec, ...]:
+        return (
+            StreamSpec(
+                name=self.jobs_stream,
+                subjects=(f"{self.prefix}.jobs.>",),
+                retention="workqueue",
+                discard="new",
+                duplicate_window_s=3600,
+                max_age_s=0,
+                max_bytes=-1,
+                max_msg_size=1024 * 1024,
+                description="Work queue of jobs, one subject per runner pool.",
+            ),
+            StreamSpec(
+                name=self.events_stream,
+                subjects=(self.all_events,),
+                retention="limits",
+                discard="new",
+                duplicate_window_s=600,
+                max_age_s=30 * 86400,
+                max_bytes=8 * 1024**3,
+                max_msg_size=1024 * 1024,
+                description="Lifecycle events: campaigns, jobs, runs, runner heartbeats.",
+            ),
+            StreamSpec(
+                name=self.metrics_stream,
+                subjects=(self.all_metrics,),
+                retention="limits",
+                discard="new",
+                duplicate_window_s=600,
+                max_age_s=7 * 86400,
+                max_bytes=32 * 1024**3,
+                max_msg_size=4 * 1024 * 1024,
+                description="Metric batches (power, energy, clocks, token counters) while runs go on.",
+            ),
+        )
+
+    def pool_consumer(self, pool: str) -> ConsumerSpec:
+        """The one durable consumer of a pool's job subject, shared by that pool's runners."""
+        return ConsumerSpec(
+            stream=self.jobs_stream,
+            durable_name=f"pool-{pool}",
+            filter_subject=self.job_subject(pool),
+            ack_wait_s=60,
+            max_deliver=5,
+            max_ack_pending=1000,
+            description=f"Runners of pool {pool}; a job stays unacked while it runs (in-progress acks).",
+        )
+
+    def ingest_consumers(self) -> tuple[ConsumerSpec, ...]:
+        return (
+            ConsumerSpec(
+                stream=self.events_stream,
+                durable_name="ingest-events",
+                filter_subject=self.all_events,
+                ack_wait_s=30,
+                max_deliver=-1,
+                max_ack_pending=20_000,
+                description="Ingest of lifecycle events into the database.",
+            ),
+            ConsumerSpec(
+                stream=self.metrics_stream,
+                durable_name="ingest-metrics",
+                filter_subject=self.all_metrics,
+                ack_wait_s=30,
+                max_deliver=-1,
+                max_ack_pending=20_000,
+                description="Ingest of metric batches into the samples hypertable.",
+            ),
+        )

@@ -1,0 +1,16 @@
+"""The API's error hierarchy; mapped to RFC 9457 problem details in one place (app.py)."""
+
+
+class ApiError(Exception):
+    status_code = 500
+    title = "Internal error"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    title = "Not found"
+
+
+class BadRequest(ApiError):
+    status_code = 400
+    title = "Bad request"

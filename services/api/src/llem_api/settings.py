@@ -1,0 +1,15 @@
+"""API settings, from LLEM_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
+
+    database_url: str = "postgresql://llem@127.0.0.1:5432/llem"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    db_pool_max_size: int = Field(default=10, ge=1)

@@ -1,0 +1,56 @@
+"""One batch of raw JetStream messages -> one transaction -> acks after commit.
+
+Valid events are written idempotently; undeliverable ones go to the dead-letter table in the same
+transaction and are then terminated (never redelivered). Nothing is acked before the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from psycopg_pool import AsyncConnectionPool
+
+from llem_ingest.decode import decode
+from llem_ingest.errors import Undeliverable
+from llem_ingest.store import dead_letter, write_events, write_samples
+from llem_schemas.events import AnyEvent, MetricBatch
+
+log = logging.getLogger("llem.ingest")
+
+
+@dataclass
+class Counters:
+    events: int = 0
+    samples: int = 0
+    dead_letters: int = 0
+    batches: int = 0
+
+
+async def process_batch(pool: AsyncConnectionPool, msgs: Sequence[Msg], counters: Counters) -> None:
+    good: list[tuple[Msg, AnyEvent]] = []
+    bad: list[tuple[Msg, str]] = []
+    for msg in msgs:
+        try:
+            good.append((msg, decode(msg.data)))
+        except Undeliverable as exc:
+            bad.append((msg, str(exc)))
+    batches = [e for _, e in good if isinstance(e, MetricBatch)]
+    others = [e for _, e in good if not isinstance(e, MetricBatch)]
+    async with pool.connection() as conn, conn.transaction():
+        samples = await write_samples(conn, batches) if batches else 0
+        await write_events(conn, others)
+        for msg, reason in bad:
+            meta = msg.metadata
+            await dead_letter(conn, meta.stream, msg.subject, meta.sequence.stream, msg.data, reason)
+    # Committed: now, and only now, tell JetStream.
+    await asyncio.gather(*(m.ack_sync() for m, _ in good), *(m.term() for m, _ in bad))
+    for _, reason in bad:
+        log.warning("dead-lettered a message: %s", reason)
+    counters.events += len(good)
+    counters.samples += samples
+    counters.dead_letters += len(bad)
+    counters.batches += 1

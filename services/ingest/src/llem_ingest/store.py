@@ -1,0 +1,250 @@
+"""Idempotent writes of events into PostgreSQL/TimescaleDB. Callers own the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+from llem_schemas.events import (
+    AnyEvent,
+    CampaignCancelled,
+    CampaignSubmitted,
+    JobQueued,
+    MetricBatch,
+    RunCompleted,
+    RunFailed,
+    RunnerHeartbeat,
+    RunStarted,
+)
+
+_RUN_UPSERT = """
+INSERT INTO runs (run_id, job_id, campaign_id, runner_id, attempt, status, started_at, ended_at, backend, model,
+                  meter, job, fingerprint, summary, prompt_tokens, output_tokens, duration_s, energy_j,
+                  energy_per_output_token_j, output_tokens_per_s, quality_flags, failure_reason, failure_type,
+                  retryable)
+VALUES (%(run_id)s, %(job_id)s, %(campaign_id)s, %(runner_id)s, %(attempt)s, %(status)s, %(started_at)s,
+        %(ended_at)s, %(backend)s, %(model)s, %(meter)s, %(job)s, %(fingerprint)s, %(summary)s, %(prompt_tokens)s,
+        %(output_tokens)s, %(duration_s)s, %(energy_j)s, %(energy_per_output_token_j)s, %(output_tokens_per_s)s,
+        %(quality_flags)s, %(failure_reason)s, %(failure_type)s, %(retryable)s)
+ON CONFLICT (run_id) DO UPDATE SET
+    status = CASE WHEN runs.status IN ('completed', 'failed') THEN runs.status ELSE EXCLUDED.status END,
+    started_at = COALESCE(runs.started_at, EXCLUDED.started_at),
+    ended_at = COALESCE(runs.ended_at, EXCLUDED.ended_at),
+    backend = COALESCE(runs.backend, EXCLUDED.backend),
+    model = COALESCE(runs.model, EXCLUDED.model),
+    meter = COALESCE(runs.meter, EXCLUDED.meter),
+    job = COALESCE(runs.job, EXCLUDED.job),
+    fingerprint = COALESCE(runs.fingerprint, EXCLUDED.fingerprint),
+    summary = COALESCE(runs.summary, EXCLUDED.summary),
+    prompt_tokens = COALESCE(runs.prompt_tokens, EXCLUDED.prompt_tokens),
+    output_tokens = COALESCE(runs.output_tokens, EXCLUDED.output_tokens),
+    duration_s = COALESCE(runs.duration_s, EXCLUDED.duration_s),
+    energy_j = COALESCE(runs.energy_j, EXCLUDED.energy_j),
+    energy_per_output_token_j = COALESCE(runs.energy_per_output_token_j, EXCLUDED.energy_per_output_token_j),
+    output_tokens_per_s = COALESCE(runs.output_tokens_per_s, EXCLUDED.output_tokens_per_s),
+    quality_flags = CASE WHEN EXCLUDED.summary IS NOT NULL THEN EXCLUDED.quality_flags ELSE runs.quality_flags END,
+    failure_reason = COALESCE(runs.failure_reason, EXCLUDED.failure_reason),
+    failure_type = COALESCE(runs.failure_type, EXCLUDED.failure_type),
+    retryable = COALESCE(runs.retryable, EXCLUDED.retryable),
+    updated_at = now()
+"""
+
+_RUN_NULLS = dict.fromkeys(
+    (
+        "started_at",
+        "ended_at",
+        "backend",
+        "model",
+        "meter",
+        "job",
+        "fingerprint",
+        "summary",
+        "prompt_tokens",
+        "output_tokens",
+        "duration_s",
+        "energy_j",
+        "energy_per_output_token_j",
+        "output_tokens_per_s",
+        "failure_reason",
+        "failure_type",
+        "retryable",
+    )
+)
+
+
+def _run_row(event: RunStarted | RunCompleted | RunFailed) -> dict[str, object]:
+    row: dict[str, object] = {
+        **_RUN_NULLS,
+        "run_id": event.run_id,
+        "job_id": event.job_id,
+        "campaign_id": event.campaign_id,
+        "runner_id": event.runner_id,
+        "attempt": event.attempt,
+        "quality_flags": Jsonb([]),
+    }
+    match event:
+        case RunStarted():
+            backend = event.job.backend
+            model = backend.model_path if backend.kind == "llama_cpp" else backend.model
+            row |= {
+                "status": "running",
+                "started_at": event.occurred_at,
+                "backend": backend.kind,
+                "model": model,
+                "meter": event.meter,
+                "job": Jsonb(event.job.model_dump(mode="json")),
+                "fingerprint": Jsonb(event.fingerprint.model_dump(mode="json")),
+            }
+        case RunCompleted(summary=s):
+            row |= {
+                "status": "completed",
+                "ended_at": event.occurred_at,
+                "meter": s.measurement.meter,
+                "summary": Jsonb(s.model_dump(mode="json")),
+                "prompt_tokens": s.prompt_tokens,
+                "output_tokens": s.output_tokens,
+                "duration_s": s.duration_s,
+                "energy_j": s.energy_j,
+                "energy_per_output_token_j": s.energy_per_output_token_j,
+                "output_tokens_per_s": s.output_tokens_per_s,
+                "quality_flags": Jsonb([f.model_dump(mode="json") for f in s.quality_flags]),
+            }
+        case RunFailed():
+            row |= {
+                "status": "failed",
+                "ended_at": event.occurred_at,
+                "failure_reason": event.reason,
+                "failure_type": event.error_type,
+                "retryable": event.retryable,
+            }
+    return row
+
+
+async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
+    match event:
+        case RunStarted() | RunCompleted() | RunFailed():
+            await conn.execute(_RUN_UPSERT, _run_row(event))
+        case MetricBatch():
+            await write_samples(conn, [event])
+        case CampaignSubmitted():
+            await conn.execute(
+                "INSERT INTO campaigns (campaign_id, name, description, job_count, spec, submitted_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id) DO NOTHING",
+                (
+                    event.campaign_id,
+                    event.name,
+                    event.description,
+                    event.job_count,
+                    Jsonb(event.spec),
+                    event.occurred_at,
+                ),
+            )
+        case CampaignCancelled():
+            await conn.execute(
+                "UPDATE campaigns SET cancelled_at = COALESCE(cancelled_at, %s), cancel_reason = %s"
+                " WHERE campaign_id = %s",
+                (event.occurred_at, event.reason, event.campaign_id),
+            )
+        case JobQueued(job=job):
+            await conn.execute(
+                "INSERT INTO jobs (job_id, campaign_id, pool, repetition, spec, queued_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id) DO NOTHING",
+                (
+                    job.job_id,
+                    job.campaign_id,
+                    job.pool,
+                    job.repetition,
+                    Jsonb(job.model_dump(mode="json")),
+                    event.occurred_at,
+                ),
+            )
+        case RunnerHeartbeat():
+            await conn.execute(
+                "INSERT INTO runners AS r (runner_id, hostname, pools, started_at, last_seen_at,"
+                " heartbeat_interval_s, current_job_id, current_run_id, gpus, llem_version)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (runner_id) DO UPDATE SET hostname = EXCLUDED.hostname, pools = EXCLUDED.pools,"
+                " started_at = EXCLUDED.started_at, last_seen_at = EXCLUDED.last_seen_at,"
+                " heartbeat_interval_s = EXCLUDED.heartbeat_interval_s, current_job_id = EXCLUDED.current_job_id,"
+                " current_run_id = EXCLUDED.current_run_id, gpus = EXCLUDED.gpus,"
+                " llem_version = EXCLUDED.llem_version WHERE r.last_seen_at <= EXCLUDED.last_seen_at",
+                (
+                    event.runner_id,
+                    event.hostname,
+                    event.pools,
+                    event.started_at,
+                    event.occurred_at,
+                    event.heartbeat_interval_s,
+                    event.current_job_id,
+                    event.current_run_id,
+                    Jsonb([g.model_dump(mode="json") for g in event.gpus]),
+                    event.llem_version,
+                ),
+            )
+
+
+async def write_events(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
+    for event in events:
+        await _write_one(conn, event)
+
+
+_SAMPLE_COLUMNS = (
+    "sampled_at",
+    "run_id",
+    "gpu_index",
+    "meter",
+    "power_w",
+    "power_avg_w",
+    "energy_counter_j",
+    "temperature_c",
+    "gpu_utilization_pct",
+    "memory_used_bytes",
+    "sm_clock_mhz",
+    "memory_clock_mhz",
+    "requests_completed_total",
+    "prompt_tokens_total",
+    "output_tokens_total",
+)
+_SAMPLE_INSERT = (
+    f"INSERT INTO metric_samples ({', '.join(_SAMPLE_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_SAMPLE_COLUMNS))}) ON CONFLICT DO NOTHING"
+)
+
+
+async def write_samples(conn: AsyncConnection, batches: Sequence[MetricBatch]) -> int:
+    rows = [
+        (
+            s.sampled_at,
+            b.run_id,
+            s.gpu_index,
+            b.meter,
+            s.power_w,
+            s.power_avg_w,
+            s.energy_counter_j,
+            s.temperature_c,
+            s.gpu_utilization_pct,
+            s.memory_used_bytes,
+            s.sm_clock_mhz,
+            s.memory_clock_mhz,
+            s.requests_completed_total,
+            s.prompt_tokens_total,
+            s.output_tokens_total,
+        )
+        for b in batches
+        for s in b.samples
+    ]
+    async with conn.cursor() as cur:
+        await cur.executemany(_SAMPLE_INSERT, rows)
+    return len(rows)
+
+
+async def dead_letter(
+    conn: AsyncConnection, stream: str, subject: str, seq: int, payload: bytes, reason: str
+) -> None:
+    await conn.execute(
+        "INSERT INTO dead_letters (stream, subject, stream_seq, payload, reason) VALUES (%s, %s, %s, %s, %s)"
+        " ON CONFLICT (stream, stream_seq) DO NOTHING",
+        (stream, subject, seq, payload, reason),
+    )

@@ -1,0 +1,28 @@
+"""Small statistics helpers (no numpy on the runner's hot path)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from llem_schemas.measurement import LatencyStats
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile (numpy's default method)."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def latency_stats(values: Sequence[float]) -> LatencyStats:
+    if not values:
+        return LatencyStats()
+    return LatencyStats(
+        mean_ms=sum(values) / len(values),
+        p50_ms=percentile(values, 50),
+        p90_ms=percentile(values, 90),
+        p95_ms=percentile(values, 95),
+        p99_ms=percentile(values, 99),
+    )

@@ -1,0 +1,74 @@
+"""The one owner of the JetStream layout: declares (or updates) streams and pool consumers.
+
+Every other service binds to what this declares and never redeclares it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import NotFoundError
+
+from llem_scheduler.errors import BootstrapError
+from llem_schemas.subjects import ConsumerSpec, Layout, StreamSpec
+
+log = logging.getLogger("llem.scheduler.bootstrap")
+
+
+def stream_config(spec: StreamSpec) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        retention=RetentionPolicy(spec.retention),
+        discard=DiscardPolicy(spec.discard),
+        duplicate_window=spec.duplicate_window_s,
+        max_age=spec.max_age_s,
+        max_bytes=spec.max_bytes,
+        max_msg_size=spec.max_msg_size,
+        storage=StorageType.FILE,
+        description=spec.description,
+    )
+
+
+def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
+    kwargs = spec.config_kwargs()
+    kwargs["ack_policy"] = AckPolicy(kwargs["ack_policy"])
+    kwargs["deliver_policy"] = DeliverPolicy(kwargs["deliver_policy"])
+    return ConsumerConfig(**kwargs)  # type: ignore[arg-type]
+
+
+async def ensure_streams(js: JetStreamContext, layout: Layout) -> None:
+    for spec in layout.streams():
+        config = stream_config(spec)
+        try:
+            await js.stream_info(spec.name)
+        except NotFoundError:
+            await js.add_stream(config)
+            log.info("created stream %s", spec.name)
+            continue
+        try:
+            await js.update_stream(config)
+        except Exception as exc:
+            raise BootstrapError(f"stream {spec.name} exists and cannot be updated: {exc}") from exc
+
+
+async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) -> None:
+    for spec in specs:
+        await js.add_consumer(spec.stream, consumer_config(spec))
+
+
+async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
+    """Declare streams, the ingest consumers and one consumer per named pool. Idempotent."""
+    await ensure_streams(js, layout)
+    await ensure_consumers(js, [*layout.ingest_consumers(), *(layout.pool_consumer(p) for p in pools)])

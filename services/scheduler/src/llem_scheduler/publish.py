@@ -1,0 +1,31 @@
+"""Durable publishing: every event with its Nats-Msg-Id, every publish confirmed by a PubAck."""
+
+from __future__ import annotations
+
+from nats.js import JetStreamContext
+from nats.js.api import PubAck
+
+from llem_scheduler.errors import PublishError
+from llem_schemas.base import Event
+from llem_schemas.events import JobQueued
+from llem_schemas.subjects import Layout
+
+
+async def publish_event(
+    js: JetStreamContext, layout: Layout, event: Event, subject: str | None = None
+) -> PubAck:
+    try:
+        return await js.publish(
+            subject or layout.subject_for(event),
+            event.model_dump_json().encode(),
+            headers={"Nats-Msg-Id": str(event.event_id)},
+        )
+    except Exception as exc:
+        raise PublishError(f"{event.type} {event.event_id} not stored: {exc}") from exc  # type: ignore[attr-defined]
+
+
+async def enqueue_job(js: JetStreamContext, layout: Layout, queued: JobQueued) -> PubAck:
+    """Put a job on its pool's work queue and mirror it on the events stream for subscribers."""
+    ack = await publish_event(js, layout, queued, layout.job_subject(queued.job.pool))
+    await publish_event(js, layout, queued)
+    return ack

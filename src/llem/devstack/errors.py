@@ -1,0 +1,2 @@
+class DevStackError(RuntimeError):
+    """A local server could not be installed, started or stopped."""

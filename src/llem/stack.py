@@ -1,0 +1,158 @@
+"""The local stack: nats-server, PostgreSQL + TimescaleDB, ingest, API and one runner, as processes.
+
+State (ports, pids, log paths) lives in `<data_dir>/stack.json`, so `up` is idempotent and `down`
+stops exactly what `up` started. Used by `make demo`; tests use the same server classes directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nats
+import psycopg
+
+from llem.devstack import NatsServer, PostgresServer
+from llem.devstack.ports import free_port, port_open, wait_until
+from llem_ingest.migrate import migrate
+from llem_scheduler.bootstrap import bootstrap
+from llem_schemas.subjects import Layout
+
+DEFAULT_DATA_DIR = Path(os.environ.get("LLEM_DATA_DIR", ".data")).resolve()
+SERVICES = ("ingest", "api", "runner")
+
+
+@dataclass
+class StackState:
+    data_dir: str
+    nats_port: int
+    nats_monitor_port: int
+    nats_pid: int
+    pg_port: int
+    api_port: int
+    prefix: str = "llem"
+    pool: str = "default"
+    service_pids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://llem@127.0.0.1:{self.pg_port}/llem"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def env(self) -> dict[str, str]:
+        return {"LLEM_NATS_URL": self.nats_url, "LLEM_DATABASE_URL": self.database_url,
+                "LLEM_PREFIX": self.prefix, "LLEM_POOLS": json.dumps([self.pool]),
+                "LLEM_API_PORT": str(self.api_port), "LLEM_RUNNER_ID": "local-runner"}
+
+
+def _state_path(data_dir: Path) -> Path:
+    return data_dir / "stack.json"
+
+
+def load_state(data_dir: Path = DEFAULT_DATA_DIR) -> StackState | None:
+    path = _state_path(data_dir)
+    return StackState(**json.loads(path.read_text())) if path.is_file() else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _ensure_database(pg: PostgresServer) -> None:
+    with psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'llem'").fetchone():
+            conn.execute("CREATE DATABASE llem")
+
+
+async def _bootstrap_streams(state: StackState) -> None:
+    nc = await nats.connect(state.nats_url)
+    try:
+        await bootstrap(nc.jetstream(), Layout(state.prefix), [state.pool])
+    finally:
+        await nc.close()
+
+
+def _spawn(name: str, args: list[str], state: StackState, logs: Path) -> int:
+    env = {**os.environ, **state.env()}
+    with (logs / f"{name}.log").open("ab") as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return proc.pid
+
+
+def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
+    state = load_state(data_dir)
+    if state and _alive(state.nats_pid) and all(_alive(p) for p in state.service_pids.values()):
+        return state
+    if state:
+        down(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    logs = data_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    nats_server = NatsServer(data_dir / "nats").start()
+    pg = PostgresServer(data_dir / "postgres").start()
+    assert nats_server.pid is not None
+    state = StackState(data_dir=str(data_dir), nats_port=nats_server.port, nats_monitor_port=nats_server.monitor_port,
+                       nats_pid=nats_server.pid, pg_port=pg.port, api_port=free_port())
+    _state_path(data_dir).write_text(json.dumps(asdict(state), indent=2))
+    _ensure_database(pg)
+    migrate(state.database_url)
+    asyncio.run(_bootstrap_streams(state))
+    bin_dir = Path(sys.executable).parent
+    state.service_pids = {
+        "ingest": _spawn("ingest", [str(bin_dir / "llem-ingest"), "run"], state, logs),
+        "api": _spawn("api", [str(bin_dir / "llem-api"), "run"], state, logs),
+        "runner": _spawn("runner", [str(bin_dir / "llem-runner"), "run"], state, logs),
+    }
+    _state_path(data_dir).write_text(json.dumps(asdict(state), indent=2))
+    wait_until(lambda: port_open(state.api_port), 30, "llem-api")
+    return state
+
+
+def _terminate(pid: int, timeout_s: float = 10) -> None:
+    if not _alive(pid):
+        return
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout_s
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def down(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    state = load_state(data_dir)
+    if state is None:
+        return False
+    for pid in state.service_pids.values():
+        _terminate(pid)
+    PostgresServer(data_dir / "postgres").stop()
+    _terminate(state.nats_pid)
+    _state_path(data_dir).unlink()
+    return True
