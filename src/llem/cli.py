@@ -17,7 +17,9 @@ from llem_scheduler.demo import skeleton_jobs, submit
 from llem_schemas.subjects import Layout
 
 app = typer.Typer(help="llem: energy of LLM inference, measured on real hardware.", no_args_is_help=True)
-stack_app = typer.Typer(help="The local stack (NATS, TimescaleDB, ingest, API, one runner).", no_args_is_help=True)
+stack_app = typer.Typer(
+    help="The local stack (NATS, TimescaleDB, ingest, API, one runner).", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 
 DataDir = Annotated[Path, typer.Option(help="Where the stack keeps its data and logs.")]
@@ -57,7 +59,7 @@ def _get_json(url: str) -> dict[str, object]:
 @app.command()
 def demo(data_dir: DataDir = stack.DEFAULT_DATA_DIR, timeout_s: float = 180) -> None:
     """Bring the stack up, run the skeleton campaign on a tiny generated model, show the run."""
-    from llem_runner.tinymodel import write_tiny_model  # noqa: PLC0415
+    from llem_runner.tinymodel import write_tiny_model
 
     state = stack.up(data_dir)
     model = write_tiny_model(data_dir / "models" / "tiny-random.gguf")
@@ -76,11 +78,15 @@ def demo(data_dir: DataDir = stack.DEFAULT_DATA_DIR, timeout_s: float = 180) -> 
     while time.monotonic() < deadline:
         runs = _get_json(f"{state.api_url}/api/runs")["items"]
         assert isinstance(runs, list)
-        done = [r for r in runs if r["campaign_id"] == str(campaign.campaign_id) and r["status"] == "completed"]
+        done = [
+            r for r in runs if r["campaign_id"] == str(campaign.campaign_id) and r["status"] == "completed"
+        ]
         if done:
             run = done[0]
             typer.echo(json.dumps(run, indent=2))
-            typer.echo(f"\nThe run is in the API: {state.api_url}/api/runs  (OpenAPI: {state.api_url}/schema)")
+            typer.echo(
+                f"\nThe run is in the API: {state.api_url}/api/runs  (OpenAPI: {state.api_url}/schema)"
+            )
             typer.echo(f"Logs: {data_dir / 'logs'}   Stop with: make demo-down")
             return
         time.sleep(1)

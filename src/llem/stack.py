@@ -7,6 +7,7 @@ stops exactly what `up` started. Used by `make demo`; tests use the same server 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -54,9 +55,14 @@ class StackState:
         return f"http://127.0.0.1:{self.api_port}"
 
     def env(self) -> dict[str, str]:
-        return {"LLEM_NATS_URL": self.nats_url, "LLEM_DATABASE_URL": self.database_url,
-                "LLEM_PREFIX": self.prefix, "LLEM_POOLS": json.dumps([self.pool]),
-                "LLEM_API_PORT": str(self.api_port), "LLEM_RUNNER_ID": "local-runner"}
+        return {
+            "LLEM_NATS_URL": self.nats_url,
+            "LLEM_DATABASE_URL": self.database_url,
+            "LLEM_PREFIX": self.prefix,
+            "LLEM_POOLS": json.dumps([self.pool]),
+            "LLEM_API_PORT": str(self.api_port),
+            "LLEM_RUNNER_ID": "local-runner",
+        }
 
 
 def _state_path(data_dir: Path) -> Path:
@@ -111,8 +117,14 @@ def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
     nats_server = NatsServer(data_dir / "nats").start()
     pg = PostgresServer(data_dir / "postgres").start()
     assert nats_server.pid is not None
-    state = StackState(data_dir=str(data_dir), nats_port=nats_server.port, nats_monitor_port=nats_server.monitor_port,
-                       nats_pid=nats_server.pid, pg_port=pg.port, api_port=free_port())
+    state = StackState(
+        data_dir=str(data_dir),
+        nats_port=nats_server.port,
+        nats_monitor_port=nats_server.monitor_port,
+        nats_pid=nats_server.pid,
+        pg_port=pg.port,
+        api_port=free_port(),
+    )
     _state_path(data_dir).write_text(json.dumps(asdict(state), indent=2))
     _ensure_database(pg)
     migrate(state.database_url)
@@ -138,10 +150,8 @@ def _terminate(pid: int, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-        try:
+        with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
     if _alive(pid):
         os.killpg(pid, signal.SIGKILL)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from litestar import Litestar, Request, Response, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import Parameter
@@ -57,7 +58,7 @@ async def healthz() -> Health:
 
 @get("/api/runs")
 async def get_runs(
-    db: AsyncConnectionPool,
+    db: NamedDependency[AsyncConnectionPool],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     offset: Annotated[int, Parameter(ge=0)] = 0,
 ) -> RunPage:
@@ -81,8 +82,6 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
 
     def provide_db() -> AsyncConnectionPool:
         return pool
-
-    from litestar.di import Provide
 
     return Litestar(
         route_handlers=[healthz, get_runs],

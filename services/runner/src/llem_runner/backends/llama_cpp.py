@@ -49,8 +49,10 @@ class LlamaCppBackend(Backend):
         stream = llm.create_completion(  # type: ignore[attr-defined]
             prompt, max_tokens=max_tokens, stream=True, logit_bias=logit_bias, temperature=0.0
         )
-        for _chunk in stream:
-            token_times.append(time.monotonic())
+        for chunk in stream:
+            # One chunk per generated token, then a terminating chunk with the finish reason.
+            if chunk["choices"][0]["finish_reason"] is None:
+                token_times.append(time.monotonic())
         ended = time.monotonic()
         return RequestResult(
             prompt_tokens=prompt_tokens,

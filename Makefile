@@ -1,0 +1,44 @@
+# llem: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+UV := $(shell scripts/ensure-uv.sh)
+RUN := $(UV) run --locked --all-packages --all-extras
+
+.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check
+
+help:
+	@echo "make demo       start the local stack and run the skeleton campaign"
+	@echo "make demo-down  stop the local stack"
+	@echo "make test       install everything, lint, type-check and run the test suite"
+	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI)"
+
+install:
+	$(UV) sync --locked --all-packages --all-extras
+
+infra:
+	scripts/install-timescaledb.sh
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install
+	$(RUN) mypy
+
+schemas: install
+	$(RUN) llem-schemas docs
+
+test: install infra
+	$(RUN) llem-schemas docs --check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+	$(RUN) pytest
+
+demo: install infra
+	$(RUN) llem demo
+
+demo-down: install
+	$(RUN) llem stack down
+
+gpu-check:
+	scripts/gpu-check.sh

@@ -1,0 +1,89 @@
+"""The runner's job execution on a real llama.cpp model, without a broker (events collected in order)."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+
+from llem_runner.errors import JobRejected
+from llem_runner.execute import JobExecution, RunIdentity
+from llem_schemas import (
+    Event,
+    JobSpec,
+    LlamaCppBackend,
+    MeasurementProtocol,
+    MetricBatch,
+    RunCompleted,
+    RunStarted,
+    Workload,
+)
+from llem_schemas.measurement import QualityFlagCode
+
+
+def _job(model: Path, **workload: object) -> JobSpec:
+    return JobSpec(
+        job_id=uuid.uuid4(),
+        campaign_id=uuid.uuid4(),
+        pool="cpu",
+        backend=LlamaCppBackend(model_path=str(model), n_ctx=256, n_threads=1),
+        workload=Workload.model_validate({"num_requests": 3, "max_output_tokens": 8, **workload}),
+        protocol=MeasurementProtocol(
+            meter="none", sampling_period_ms=20, warmup_requests=1, metric_batch_max_samples=2
+        ),
+    )
+
+
+async def _run(job: JobSpec) -> tuple[list[Event], int]:
+    events: list[Event] = []
+    keepalives = 0
+
+    async def emit(event: Event) -> None:
+        events.append(event)
+
+    async def keepalive() -> None:
+        nonlocal keepalives
+        keepalives += 1
+
+    ident = RunIdentity(run_id=uuid.uuid4(), runner_id="test-runner", attempt=1)
+    await JobExecution(job, ident, emit, keepalive, keepalive_interval_s=0.01).run()
+    return events, keepalives
+
+
+async def test_a_run_emits_started_metrics_and_completed(tiny_model: Path) -> None:
+    events, _ = await _run(_job(tiny_model, ignore_eos=True))
+    assert isinstance(events[0], RunStarted)
+    assert isinstance(events[-1], RunCompleted)
+    batches = [e for e in events if isinstance(e, MetricBatch)]
+    assert batches, "at least one metric batch"
+    assert [b.seq for b in batches] == list(range(len(batches)))
+    assert all(len(b.samples) <= 2 for b in batches)
+
+    started, completed = events[0], events[-1]
+    assert started.meter == "none"
+    assert started.fingerprint.backend == "llama_cpp"
+    assert started.fingerprint.backend_version
+    summary = completed.summary
+    assert summary.requests_total == 3
+    assert summary.requests_failed == 0
+    assert summary.output_tokens == 3 * 8, "ignore_eos decodes exactly max_output_tokens"
+    assert summary.prompt_tokens > 0
+    assert summary.e2e_ms.p50_ms is not None
+    assert summary.ttft_ms.p50_ms is not None
+    # No GPU: energy is null, never estimated, and the run says why.
+    assert summary.energy_j is None
+    assert summary.energy_per_output_token_j is None
+    assert summary.measurement.meter == "none"
+    assert summary.measurement.energy_source is None
+    assert QualityFlagCode.NO_ENERGY_METER in {f.code for f in summary.quality_flags}
+    last_sample = batches[-1].samples[-1]
+    assert last_sample.output_tokens_total == summary.output_tokens
+    assert last_sample.power_w is None
+    assert last_sample.energy_counter_j is None
+
+
+async def test_missing_model_is_rejected_not_retried(tmp_path: Path) -> None:
+    with pytest.raises(JobRejected, match="model file not found"):
+        await _run(_job(tmp_path / "missing.gguf"))
+    assert not JobRejected.retryable

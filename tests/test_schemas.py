@@ -1,0 +1,147 @@
+"""The event contract: strict shapes, stable subjects, documents in sync with the code."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from llem_schemas import (
+    JobQueued,
+    JobSpec,
+    Layout,
+    LlamaCppBackend,
+    MetricBatch,
+    MetricSample,
+    RunnerHeartbeat,
+    docs,
+    encode_event,
+    parse_event,
+)
+
+CID, JID, RID = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+
+
+def _job() -> JobQueued:
+    return JobQueued(
+        job=JobSpec(job_id=JID, campaign_id=CID, pool="cpu", backend=LlamaCppBackend(model_path="/m.gguf"))
+    )
+
+
+def _batch(**overrides: object) -> MetricBatch:
+    fields: dict[str, object] = {
+        "run_id": RID,
+        "job_id": JID,
+        "campaign_id": CID,
+        "runner_id": "r1",
+        "attempt": 1,
+        "seq": 0,
+        "meter": "none",
+        "samples": [MetricSample(sampled_at=datetime.now(UTC), output_tokens_total=3)],
+    }
+    return MetricBatch.model_validate({**fields, **overrides})
+
+
+def test_round_trip_keeps_every_field() -> None:
+    for event in (_job(), _batch()):
+        assert parse_event(encode_event(event)) == event
+
+
+def test_events_are_frozen() -> None:
+    event = _job()
+    with pytest.raises(ValidationError):
+        event.event_id = uuid.uuid4()  # type: ignore[misc]
+
+
+def test_unknown_fields_are_rejected() -> None:
+    doc = json.loads(encode_event(_job()))
+    doc["surprise"] = 1
+    with pytest.raises(ValidationError, match="surprise"):
+        parse_event(json.dumps(doc))
+
+
+def test_future_schema_version_is_rejected() -> None:
+    doc = json.loads(encode_event(_job()))
+    doc["schema_version"] = 2
+    with pytest.raises(ValidationError, match="schema_version"):
+        parse_event(json.dumps(doc))
+
+
+def test_naive_timestamps_are_rejected_and_aware_ones_become_utc() -> None:
+    with pytest.raises(ValidationError):
+        MetricSample(sampled_at=datetime(2026, 1, 1))
+    cet = timezone(timedelta(hours=1))
+    sample = MetricSample(sampled_at=datetime(2026, 1, 1, 12, tzinfo=cet))
+    assert sample.sampled_at.utcoffset() == timedelta(0)
+    assert sample.sampled_at.hour == 11
+
+
+def test_metric_batch_needs_at_least_one_sample() -> None:
+    with pytest.raises(ValidationError, match="samples"):
+        _batch(samples=[])
+
+
+def test_pool_and_runner_ids_must_be_subject_tokens() -> None:
+    with pytest.raises(ValidationError, match="pool"):
+        JobSpec(job_id=JID, campaign_id=CID, pool="a.b", backend=LlamaCppBackend(model_path="/m"))
+    with pytest.raises(ValidationError, match="runner_id"):
+        _batch(runner_id="bad id")
+
+
+def test_subjects_follow_the_layout() -> None:
+    layout = Layout("llem")
+    assert layout.subject_for(_job()) == f"llem.events.job.{CID}.{JID}.queued"
+    assert layout.subject_for(_batch()) == f"llem.metrics.{CID}.{RID}"
+    hb = RunnerHeartbeat(
+        runner_id="r1",
+        hostname="h",
+        pools=["cpu"],
+        started_at=datetime.now(UTC),
+        heartbeat_interval_s=5,
+        llem_version="0",
+    )
+    assert layout.subject_for(hb) == "llem.events.runner.r1.heartbeat"
+    assert layout.job_subject("cpu") == "llem.jobs.cpu"
+    names = {s.name for s in layout.streams()}
+    assert names == {"LLEM_JOBS", "LLEM_EVENTS", "LLEM_METRICS"}
+
+
+def test_bad_prefix_is_refused() -> None:
+    with pytest.raises(ValueError, match="prefix"):
+        Layout("Has.Dots")
+
+
+def test_generated_documents_are_up_to_date() -> None:
+    assert docs.stale() == [], "run `uv run llem-schemas docs` and commit schemas/dist"
+
+
+def test_asyncapi_document_covers_every_event_and_resolves_refs() -> None:
+    doc = docs.asyncapi()
+    assert doc["asyncapi"] == "3.0.0"
+    messages = doc["components"]["messages"]
+    assert {m["name"] for m in messages.values()} == {
+        "campaign.submitted",
+        "campaign.cancelled",
+        "job.queued",
+        "run.started",
+        "metric.batch",
+        "run.completed",
+        "run.failed",
+        "runner.heartbeat",
+    }
+
+    def refs(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in refs(v)]
+        if isinstance(node, list):
+            return [r for v in node for r in refs(v)]
+        return []
+
+    for ref in refs(doc):
+        target: object = doc
+        for part in ref.removeprefix("#/").split("/"):
+            assert isinstance(target, dict) and part in target, f"dangling $ref {ref}"
+            target = target[part]
