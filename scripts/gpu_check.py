@@ -36,7 +36,9 @@ def _window(meter: NvmlMeter, seconds: float, work: Any = None) -> dict[str, Any
             iterations += 1
     sampler.stop()
     end = datetime.now(UTC)
-    summary = summarize([], sampler.all_samples, start, end, "nvml", MeasurementProtocol(sampling_period_ms=PERIOD_MS))
+    summary = summarize(
+        [], sampler.all_samples, start, end, "nvml", MeasurementProtocol(sampling_period_ms=PERIOD_MS)
+    )
     temps = [s.temperature_c for s in sampler.all_samples if s.temperature_c is not None]
     clocks = [s.sm_clock_mhz for s in sampler.all_samples if s.sm_clock_mhz is not None]
     return {
@@ -56,7 +58,7 @@ def _window(meter: NvmlMeter, seconds: float, work: Any = None) -> dict[str, Any
 
 def _matmul_work() -> Any:
     try:
-        import torch  # noqa: PLC0415
+        import torch
     except ImportError:
         return None
     a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)

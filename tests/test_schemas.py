@@ -145,3 +145,20 @@ def test_asyncapi_document_covers_every_event_and_resolves_refs() -> None:
         for part in ref.removeprefix("#/").split("/"):
             assert isinstance(target, dict) and part in target, f"dangling $ref {ref}"
             target = target[part]
+
+
+@pytest.mark.parametrize("event", [_job(), _batch()], ids=lambda e: e.type)
+def test_published_json_schemas_accept_real_events_and_reject_bad_ones(
+    event: JobQueued | MetricBatch,
+) -> None:
+    """An analyst validating with schemas/dist alone (no Python models) gets the same answers."""
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((docs.DIST_DIR / "jsonschema" / f"{event.type}.json").read_text())
+    union = json.loads((docs.DIST_DIR / "jsonschema" / "event.json").read_text())
+    doc = json.loads(encode_event(event))
+    for s in (schema, union):
+        Draft202012Validator.check_schema(s)
+        Draft202012Validator(s).validate(doc)
+        assert not Draft202012Validator(s).is_valid({**doc, "surprise": 1})
+        assert not Draft202012Validator(s).is_valid({**doc, "schema_version": 2})

@@ -86,3 +86,33 @@ async def test_job_to_run_visible_in_the_api(
     consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
     assert consumer.num_ack_pending == 0
     assert consumer.num_pending == 0
+
+
+async def test_a_job_that_cannot_run_fails_once_with_its_reason(
+    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    campaign, jobs = skeleton_jobs(str(tmp_path / "no-such-model.gguf"), "cpu", name="broken")
+    with (
+        service("llem-ingest", ["run"], service_env, tmp_path),
+        service("llem-runner", ["run"], {**service_env, "LLEM_RUNNER_ID": "e2e-runner"}, tmp_path),
+    ):
+        await submit(js, layout, campaign, jobs)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        row = None
+        while row is None and loop.time() < deadline:
+            with psycopg.connect(database_url) as conn:
+                row = conn.execute(
+                    "SELECT status, failure_type, failure_reason, retryable FROM runs"
+                ).fetchone()
+            await asyncio.sleep(0.25)
+    assert row is not None, "no run.failed event reached the database"
+    status, failure_type, reason, retryable = row
+    assert (status, failure_type, retryable) == ("failed", "JobRejected", False)
+    assert "model file not found" in reason
+    # Not retryable: terminated, not redelivered to another runner.
+    consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
+    assert consumer.num_ack_pending == 0
+    assert consumer.num_redelivered == 0
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)

@@ -55,7 +55,8 @@ class ConsumerSpec:
     description: str
 
     def config_kwargs(self) -> dict[str, object]:
-        """Keyword arguments of a JetStream ConsumerConfig (nats-py names, durations in seconds)."""
+        """Keyword arguments of nats-py's ConsumerConfig (its field names, durations in seconds,
+        policies as the API's strings, which nats-py's str enums accept as they are)."""
         return {
             "durable_name": self.durable_name,
             "filter_subject": self.filter_subject,

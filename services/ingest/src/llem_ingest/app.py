@@ -14,24 +14,16 @@ import psycopg
 from faststream import AckPolicy, Context, FastStream
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from psycopg_pool import AsyncConnectionPool
 
 from llem_ingest.consume import Counters, process_batch
 from llem_ingest.migrate import migrate
 from llem_ingest.settings import IngestSettings
-from llem_schemas.subjects import ConsumerSpec, Layout
+from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.ingest")
 MAX_BACKOFF_S = 10.0
-
-
-def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
-    kwargs = spec.config_kwargs()
-    kwargs["ack_policy"] = JsAckPolicy(kwargs["ack_policy"])
-    kwargs["deliver_policy"] = DeliverPolicy(kwargs["deliver_policy"])
-    return ConsumerConfig(**kwargs)  # type: ignore[arg-type]
 
 
 class Ingest:
@@ -45,11 +37,12 @@ class Ingest:
         )
         self._failures = 0
         for spec in self.layout.ingest_consumers():
+            config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
             self.broker.subscriber(
                 spec.filter_subject,
                 stream=JStream(spec.stream, declare=False),
                 durable=spec.durable_name,
-                config=consumer_config(spec),
+                config=config,
                 pull_sub=PullSub(
                     batch_size=settings.batch_size, timeout=settings.batch_timeout_s, batch=True
                 ),

@@ -17,8 +17,7 @@ from uuid import UUID, uuid4
 
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
 from llem_runner.errors import RunnerError
@@ -27,16 +26,9 @@ from llem_runner.fingerprint import llem_version
 from llem_runner.settings import RunnerSettings
 from llem_schemas.base import Event
 from llem_schemas.events import JobQueued, RunFailed, RunnerHeartbeat, parse_event
-from llem_schemas.subjects import ConsumerSpec, Layout
+from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.runner")
-
-
-def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
-    kwargs = spec.config_kwargs()
-    kwargs["ack_policy"] = JsAckPolicy(kwargs["ack_policy"])
-    kwargs["deliver_policy"] = DeliverPolicy(kwargs["deliver_policy"])
-    return ConsumerConfig(**kwargs)  # type: ignore[arg-type]
 
 
 class Runner:
@@ -53,11 +45,12 @@ class Runner:
         self.current: tuple[UUID, UUID] | None = None
         for pool in settings.pools:
             spec = self.layout.pool_consumer(pool)
+            config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
             self.broker.subscriber(
                 spec.filter_subject,
                 stream=JStream(spec.stream, declare=False),
                 durable=spec.durable_name,
-                config=consumer_config(spec),
+                config=config,
                 pull_sub=PullSub(batch_size=1, timeout=5.0),
                 ack_policy=AckPolicy.MANUAL,
                 title=f"jobs:{pool}",

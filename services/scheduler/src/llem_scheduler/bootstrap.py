@@ -10,9 +10,7 @@ from collections.abc import Iterable
 
 from nats.js import JetStreamContext
 from nats.js.api import (
-    AckPolicy,
     ConsumerConfig,
-    DeliverPolicy,
     DiscardPolicy,
     RetentionPolicy,
     StorageType,
@@ -41,13 +39,6 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
     )
 
 
-def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
-    kwargs = spec.config_kwargs()
-    kwargs["ack_policy"] = AckPolicy(kwargs["ack_policy"])
-    kwargs["deliver_policy"] = DeliverPolicy(kwargs["deliver_policy"])
-    return ConsumerConfig(**kwargs)  # type: ignore[arg-type]
-
-
 async def ensure_streams(js: JetStreamContext, layout: Layout) -> None:
     for spec in layout.streams():
         config = stream_config(spec)
@@ -65,7 +56,7 @@ async def ensure_streams(js: JetStreamContext, layout: Layout) -> None:
 
 async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) -> None:
     for spec in specs:
-        await js.add_consumer(spec.stream, consumer_config(spec))
+        await js.add_consumer(spec.stream, ConsumerConfig(**spec.config_kwargs()))  # type: ignore[arg-type]
 
 
 async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
