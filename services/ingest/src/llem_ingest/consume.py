@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,14 +31,10 @@ class Counters:
     batches: int = 0
 
 
-async def process_batch(pool: AsyncConnectionPool, msgs: Sequence[Msg], counters: Counters) -> None:
-    good: list[tuple[Msg, AnyEvent]] = []
-    bad: list[tuple[Msg, str]] = []
-    for msg in msgs:
-        try:
-            good.append((msg, decode(msg.data)))
-        except Undeliverable as exc:
-            bad.append((msg, str(exc)))
+async def _write(
+    pool: AsyncConnectionPool, good: Sequence[tuple[Msg, AnyEvent]], bad: Sequence[tuple[Msg, str]]
+) -> int:
+    """One transaction for the whole batch; returns the number of samples written."""
     batches = [e for _, e in good if isinstance(e, MetricBatch)]
     others = [e for _, e in good if not isinstance(e, MetricBatch)]
     async with pool.connection() as conn, conn.transaction():
@@ -46,6 +43,42 @@ async def process_batch(pool: AsyncConnectionPool, msgs: Sequence[Msg], counters
         for msg, reason in bad:
             meta = msg.metadata
             await dead_letter(conn, meta.stream, msg.subject, meta.sequence.stream, msg.data, reason)
+    return samples
+
+
+async def _write_isolating_rejects(
+    pool: AsyncConnectionPool, good: Sequence[tuple[Msg, AnyEvent]], bad: list[tuple[Msg, str]]
+) -> tuple[list[tuple[Msg, AnyEvent]], int]:
+    """The database refused the batch: write event by event and dead-letter the ones it refuses."""
+    stored: list[tuple[Msg, AnyEvent]] = []
+    samples = 0
+    for msg, event in good:
+        try:
+            samples += await _write(pool, [(msg, event)], [])
+            stored.append((msg, event))
+        except psycopg.OperationalError:
+            raise
+        except psycopg.DatabaseError as exc:
+            bad.append((msg, f"database rejected {event.type}: {type(exc).__name__}: {exc}"))
+    await _write(pool, [], bad)
+    return stored, samples
+
+
+async def process_batch(pool: AsyncConnectionPool, msgs: Sequence[Msg], counters: Counters) -> None:
+    good: list[tuple[Msg, AnyEvent]] = []
+    bad: list[tuple[Msg, str]] = []
+    for msg in msgs:
+        try:
+            good.append((msg, decode(msg.data)))
+        except Undeliverable as exc:
+            bad.append((msg, str(exc)))
+    try:
+        samples = await _write(pool, good, bad)
+    except psycopg.OperationalError:
+        raise  # the database is away: the caller backs off, nothing is acked
+    except psycopg.DatabaseError as exc:
+        log.warning("batch refused by the database (%s); isolating the offending events", exc)
+        good, samples = await _write_isolating_rejects(pool, good, bad)
     # Committed: now, and only now, tell JetStream.
     await asyncio.gather(*(m.ack_sync() for m, _ in good), *(m.term() for m, _ in bad))
     for _, reason in bad:
