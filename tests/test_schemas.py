@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -162,3 +163,17 @@ def test_published_json_schemas_accept_real_events_and_reject_bad_ones(
         Draft202012Validator(s).validate(doc)
         assert not Draft202012Validator(s).is_valid({**doc, "surprise": 1})
         assert not Draft202012Validator(s).is_valid({**doc, "schema_version": 2})
+
+
+def test_asyncapi_document_is_valid_asyncapi_3() -> None:
+    """Validated against the AsyncAPI 3.0.0 specification's own JSON Schema (vendored, offline)."""
+    import yaml
+    from jsonschema import Draft7Validator
+
+    spec_schema = json.loads((Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json").read_text())
+    document = yaml.safe_load((docs.DIST_DIR / "asyncapi.yaml").read_text())
+    errors = [
+        f"{list(e.absolute_path)}: {e.message[:200]}"
+        for e in Draft7Validator(spec_schema).iter_errors(document)
+    ]
+    assert errors == []

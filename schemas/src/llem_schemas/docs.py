@@ -32,7 +32,6 @@ from llem_schemas.events import (
 from llem_schemas.subjects import Layout
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_FORMAT = "application/schema+json;version=draft-07"
 DIST_DIR = Path(__file__).resolve().parents[2] / "dist"
 
 _UUID = "{uuid}"
@@ -140,12 +139,24 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
+def _asyncapi_schema(node: Any) -> Any:
+    """AsyncAPI's schema dialect names the discriminator property with a string, not OpenAPI's object."""
+    if isinstance(node, dict):
+        out = {k: _asyncapi_schema(v) for k, v in node.items()}
+        if isinstance(out.get("discriminator"), dict):
+            out["discriminator"] = out["discriminator"]["propertyName"]
+        return out
+    if isinstance(node, list):
+        return [_asyncapi_schema(v) for v in node]
+    return node
+
+
 def asyncapi(layout: Layout | None = None) -> dict[str, Any]:
     layout = layout or Layout()
     _, top = models_json_schema(
         [(m, "validation") for m in EVENT_TYPES], ref_template="#/components/schemas/{model}"
     )
-    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    schemas: dict[str, Any] = _asyncapi_schema(dict(top.get("$defs", {})))
     messages: dict[str, Any] = {}
     for model in EVENT_TYPES:
         messages[model.__name__] = {
@@ -163,10 +174,7 @@ def asyncapi(layout: Layout | None = None) -> dict[str, Any]:
                     },
                 },
             },
-            "payload": {
-                "schemaFormat": SCHEMA_FORMAT,
-                "schema": {"$ref": f"#/components/schemas/{model.__name__}"},
-            },
+            "payload": {"$ref": f"#/components/schemas/{model.__name__}"},
         }
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
