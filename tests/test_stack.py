@@ -1,0 +1,51 @@
+"""`llem demo` and `llem stack up/down`, the commands behind `make demo`, run for real in a temp data dir."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from llem.devstack.ports import port_open
+
+pytestmark = pytest.mark.e2e
+LLEM = str(Path(sys.executable).parent / "llem")
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="llem-stack-"))
+    path.chmod(0o755)  # PostgreSQL runs as another user when we are root
+    yield path
+    subprocess.run([LLEM, "stack", "down", "--data-dir", str(path)], check=False, capture_output=True)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _llem(*args: str, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LLEM, *args], capture_output=True, text=True, timeout=timeout_s, check=False)
+
+
+def test_demo_runs_the_skeleton_campaign_and_the_stack_is_idempotent(data_dir: Path) -> None:
+    demo = _llem("demo", "--data-dir", str(data_dir))
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert '"status": "completed"' in demo.stdout
+    assert "/api/runs" in demo.stdout
+
+    state = json.loads((data_dir / "stack.json").read_text())
+    again = _llem("stack", "up", "--data-dir", str(data_dir))
+    assert again.returncode == 0, again.stderr
+    assert json.loads((data_dir / "stack.json").read_text()) == state, (
+        "a second `up` reuses the running stack"
+    )
+
+    down = _llem("stack", "down", "--data-dir", str(data_dir))
+    assert down.returncode == 0 and "stopped" in down.stdout
+    assert not (data_dir / "stack.json").exists()
+    for port in (state["nats_port"], state["pg_port"], state["api_port"]):
+        assert not port_open(port), f"port {port} still open after `llem stack down`"
