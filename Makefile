@@ -11,8 +11,11 @@ help:
 	@echo "make test       install everything, lint, type-check and run the test suite"
 	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI)"
 
+# Offline first: this machine's package index sends no cache headers, so an online sync revalidates
+# llama-cpp-python's sdist and rebuilds it (5 minutes) even when the built wheel is in uv's cache.
 install:
-	$(UV) sync --locked --all-packages --all-extras
+	$(UV) sync --locked --all-packages --all-extras --offline 2>/dev/null \
+	  || $(UV) sync --locked --all-packages --all-extras
 
 infra:
 	scripts/install-timescaledb.sh
