@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from llem.devstack import PostgresServer
 from llem.devstack.ports import port_open
 
 pytestmark = pytest.mark.e2e
@@ -20,11 +21,14 @@ LLEM = str(Path(sys.executable).parent / "llem")
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="llem-stack-"))
-    path.chmod(0o755)  # PostgreSQL runs as another user when we are root
+    # Inside a 0700 directory, like a checkout in `mktemp -d`: when we are root, PostgreSQL (run as
+    # the postgres user) cannot reach it and the stack must place the server's files elsewhere.
+    parent = Path(tempfile.mkdtemp(prefix="llem-stack-"))
+    path = parent / "data"
     yield path
     subprocess.run([LLEM, "stack", "down", "--data-dir", str(path)], check=False, capture_output=True)
-    shutil.rmtree(path, ignore_errors=True)
+    shutil.rmtree(PostgresServer(path / "postgres").base, ignore_errors=True)
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def _llem(*args: str, timeout_s: float = 240) -> subprocess.CompletedProcess[str]:

@@ -6,16 +6,20 @@ system user (created by Debian's postgresql package) and owns only its data dire
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from llem.devstack.errors import DevStackError
 from llem.devstack.ports import free_port, port_open, wait_until
 
+log = logging.getLogger(__name__)
 INSTALL_HINT = "run scripts/install-timescaledb.sh (make test and make demo run it for you)"
 
 
@@ -54,14 +58,37 @@ class PostgresServer:
     def __post_init__(self) -> None:
         self.bin_dir = pg_bin_dir()
         self.os_user: str | None = "postgres" if os.geteuid() == 0 else None
+        self.base = self._server_dir()
+
+    def _server_dir(self) -> Path:
+        """Where the server's files go: `data_dir`, unless the server's user cannot reach it.
+
+        As root the server runs as `postgres`, which cannot enter a 0700 directory such as a fresh
+        `mktemp -d` checkout; then the files go to a directory of their own under the system temp
+        dir, named after `data_dir` so that stop and restart find them again.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.os_user is None:
+            return self.data_dir
+        self.data_dir.chmod(0o755)
+        reachable = subprocess.run([*_run_as(self.os_user), "test", "-x", str(self.data_dir)], check=False)
+        if reachable.returncode == 0:
+            return self.data_dir
+        digest = hashlib.sha256(str(self.data_dir.resolve()).encode()).hexdigest()[:16]
+        base = Path(tempfile.gettempdir()) / f"llem-postgres-{digest}"
+        base.mkdir(mode=0o755, exist_ok=True)
+        log.warning(
+            "%s is not reachable by the %s user; PostgreSQL files go to %s", self.data_dir, self.os_user, base
+        )
+        return base
 
     @property
     def pgdata(self) -> Path:
-        return self.data_dir / "pgdata"
+        return self.base / "pgdata"
 
     @property
     def log_path(self) -> Path:
-        return self.data_dir / "postgres.log"
+        return self.base / "postgres.log"
 
     def dsn(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.superuser}@127.0.0.1:{self.port}/{dbname}"
@@ -70,8 +97,6 @@ class PostgresServer:
         return [*_run_as(self.os_user), str(self.bin_dir / tool), *args]
 
     def _prepare_dirs(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.data_dir.chmod(0o755)
         self.log_path.touch()
         if self.os_user:
             pw = pwd.getpwnam(self.os_user)
@@ -84,7 +109,9 @@ class PostgresServer:
         if (self.pgdata / "PG_VERSION").is_file():
             return
         args = ["-D", str(self.pgdata), "-U", self.superuser, "-A", "trust", "-E", "UTF8", "--no-sync"]
-        result = subprocess.run(self._cmd("initdb", *args), capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            self._cmd("initdb", *args), capture_output=True, text=True, check=False, cwd=self.base
+        )
         if result.returncode != 0:
             raise DevStackError(f"initdb failed: {result.stderr.strip() or result.stdout.strip()}")
 
@@ -115,7 +142,7 @@ class PostgresServer:
             str(int(timeout_s)),
             "start",
         )
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=self.base)
         if result.returncode != 0:
             raise DevStackError(f"PostgreSQL did not start: {result.stderr.strip()}; log: {self.log_path}")
         wait_until(lambda: port_open(self.port), timeout_s, "PostgreSQL")
@@ -129,4 +156,4 @@ class PostgresServer:
         if not (self.pgdata / "postmaster.pid").exists():
             return
         cmd = self._cmd("pg_ctl", "-D", str(self.pgdata), "-m", mode, "-w", "stop")
-        subprocess.run(cmd, capture_output=True, check=False)
+        subprocess.run(cmd, capture_output=True, check=False, cwd=self.base)
