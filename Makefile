@@ -1,7 +1,8 @@
 # llem: the two commands a fresh machine needs are `make demo` and `make test`.
 SHELL := /bin/bash
 UV := $(shell scripts/ensure-uv.sh)
-RUN := $(UV) run --locked --all-packages --all-extras
+SYNC := --locked --all-packages --extra tiny-model
+RUN := $(UV) run $(SYNC)
 
 .PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check
 
@@ -14,8 +15,7 @@ help:
 # Offline first: this machine's package index sends no cache headers, so an online sync revalidates
 # llama-cpp-python's sdist and rebuilds it (5 minutes) even when the built wheel is in uv's cache.
 install:
-	$(UV) sync --locked --all-packages --all-extras --offline 2>/dev/null \
-	  || $(UV) sync --locked --all-packages --all-extras
+	$(UV) sync $(SYNC) --offline 2>/dev/null || $(UV) sync $(SYNC)
 
 infra:
 	scripts/install-timescaledb.sh

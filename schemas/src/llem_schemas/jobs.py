@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from llem_schemas.base import Model
 
@@ -36,7 +36,26 @@ class OpenAICompatibleBackend(Model):
     )
 
 
-BackendConfig = Annotated[LlamaCppBackend | OpenAICompatibleBackend, Field(discriminator="kind")]
+class VllmBackend(Model):
+    """vLLM, in-process (`offline`: LLM.generate over the batch) or as a managed `vllm serve` subprocess
+    driven through the OpenAI-compatible client (`serve`). Needs the `llem-runner[vllm]` extra."""
+
+    kind: Literal["vllm"] = "vllm"
+    model: str = Field(min_length=1, description="Model id or local path.")
+    mode: Literal["offline", "serve"] = "serve"
+    tensor_parallel_size: int = Field(default=1, ge=1)
+    dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    quantization: str | None = None
+    max_model_len: int | None = Field(default=None, ge=16)
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
+    max_num_seqs: int | None = Field(default=None, ge=1, description="vLLM's batch size limit.")
+    seed: int = Field(default=0, ge=0)
+    port: int | None = Field(default=None, ge=1, le=65535, description="serve mode; null picks a free port.")
+    startup_timeout_s: float = Field(default=900, gt=0)
+    extra_args: list[str] = Field(default_factory=list, description="More `vllm serve` arguments, as given.")
+
+
+BackendConfig = Annotated[LlamaCppBackend | OpenAICompatibleBackend | VllmBackend, Field(discriminator="kind")]
 
 
 class Workload(Model):
@@ -59,6 +78,17 @@ class MeasurementProtocol(Model):
     )
     sampling_period_ms: int = Field(default=100, ge=10, le=10_000)
     warmup_requests: int = Field(default=1, ge=0, description="Requests run before measuring, not counted.")
+    idle_baseline_s: float = Field(
+        default=5.0, ge=0, description="Idle power measured this long before the run; 0 disables the baseline."
+    )
+    idle_baseline_max_age_s: float = Field(
+        default=900, ge=0, description="A host's idle baseline is reused for this long."
+    )
+    repetitions: int = Field(default=1, ge=1, le=100, description="Measured repetitions within this run.")
+    cooldown_s: float = Field(default=0.0, ge=0, description="Pause between repetitions.")
+    temperature_drift_c: float = Field(
+        default=10.0, gt=0, description="Flag a run whose GPU temperature moved more than this in the window."
+    )
     metric_batch_max_samples: int = Field(
         default=50, ge=1, le=10_000, description="Samples per metric-batch event at most."
     )

@@ -12,6 +12,17 @@ from llem_schemas.base import Model, UtcDatetime
 MeterName = Literal["nvml", "rapl", "none"]
 
 
+class IntervalStats(Model):
+    """A metric over repetitions: mean, sample standard deviation and a 95% confidence interval
+    (Student's t). Null where there are fewer than two repetitions."""
+
+    n: int = Field(ge=1)
+    mean: float | None
+    std: float | None
+    ci95_low: float | None
+    ci95_high: float | None
+
+
 class GpuInfo(Model):
     index: int = Field(ge=0, description="Index as the runner sees it (after CUDA_VISIBLE_DEVICES).")
     name: str
@@ -36,6 +47,8 @@ class HostFingerprint(Model):
     nvml_version: str | None = None
     backend: str = Field(description="Inference backend kind, for instance 'llama_cpp'.")
     backend_version: str | None = None
+    model: str | None = Field(default=None, description="Model path or id as the job named it.")
+    model_sha256: str | None = Field(default=None, description="SHA-256 of the model file, when it is a local file.")
     llem_version: str
 
 
@@ -56,6 +69,15 @@ class MetricSample(Model):
     memory_used_bytes: int | None = Field(default=None, ge=0)
     sm_clock_mhz: float | None = Field(default=None, ge=0)
     memory_clock_mhz: float | None = Field(default=None, ge=0)
+    throttle_reasons: int | None = Field(
+        default=None, ge=0, description="NVML clocks-event (throttle) reason bitmask; 0 = none."
+    )
+    cpu_package_energy_counter_j: float | None = Field(
+        default=None, ge=0, description="RAPL package energy, all sockets, unwrapped cumulative joules."
+    )
+    dram_energy_counter_j: float | None = Field(
+        default=None, ge=0, description="RAPL DRAM energy, all sockets, unwrapped cumulative joules."
+    )
     requests_completed_total: int | None = Field(default=None, ge=0)
     prompt_tokens_total: int | None = Field(default=None, ge=0, description="Cumulative in this run.")
     output_tokens_total: int | None = Field(default=None, ge=0, description="Cumulative in this run.")
@@ -69,6 +91,8 @@ class QualityFlagCode(StrEnum):
     TEMPERATURE_DRIFT = "temperature_drift"
     THROTTLED = "throttled"
     FAILED_REQUESTS = "failed_requests"
+    NO_STEADY_STATE = "no_steady_state"
+    NO_IDLE_BASELINE = "no_idle_baseline"
 
 
 class QualityFlag(Model):
@@ -82,6 +106,7 @@ class Measurement(Model):
 
     meter: MeterName
     sampling_period_ms: int | None = Field(default=None, ge=1)
+    achieved_sampling_hz: float | None = Field(default=None, ge=0, description="Distinct sample instants / window.")
     energy_source: Literal["counter", "integrated_power"] | None = Field(
         default=None, description="Where energy_j came from; null when no energy was measured."
     )
@@ -89,6 +114,9 @@ class Measurement(Model):
     window_end: UtcDatetime
     samples: int = Field(ge=0, description="Samples taken in the window.")
     warmup_requests: int = Field(ge=0)
+    idle_power_w: float | None = Field(default=None, ge=0, description="Idle baseline, all GPUs together.")
+    idle_baseline_measured_at: UtcDatetime | None = None
+    idle_baseline_s: float | None = Field(default=None, ge=0)
 
 
 class LatencyStats(Model):
@@ -99,8 +127,42 @@ class LatencyStats(Model):
     p99_ms: float | None = None
 
 
+class GpuEnergy(Model):
+    gpu_index: int = Field(ge=0)
+    energy_j: float | None = Field(default=None, ge=0)
+    source: Literal["counter", "integrated_power"] | None = None
+
+
+class SteadyState(Model):
+    """From the moment the configured concurrency is reached until the queue starts draining."""
+
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    duration_s: float = Field(ge=0)
+    output_tokens: int = Field(ge=0, description="Tokens generated inside the window (from token counters).")
+    output_tokens_per_s: float | None = Field(default=None, ge=0)
+    energy_j: float | None = Field(default=None, ge=0)
+    energy_per_output_token_j: float | None = Field(default=None, ge=0)
+    avg_power_w: float | None = Field(default=None, ge=0)
+
+
+class RepetitionResult(Model):
+    """One measured repetition; a run with repetitions=1 has exactly one."""
+
+    repetition: int = Field(ge=0)
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    duration_s: float = Field(ge=0)
+    requests: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    output_tokens_per_s: float | None = Field(default=None, ge=0)
+    energy_j: float | None = Field(default=None, ge=0)
+    active_energy_j: float | None = None
+    energy_per_output_token_j: float | None = Field(default=None, ge=0)
+
+
 class RunSummary(Model):
-    """Results of one run (one repetition of one configuration)."""
+    """Results of one run: every repetition pooled, plus each repetition and their spread."""
 
     duration_s: float = Field(ge=0)
     requests_total: int = Field(ge=0)
@@ -110,12 +172,27 @@ class RunSummary(Model):
     output_tokens_per_s: float | None = Field(default=None, ge=0)
     requests_per_s: float | None = Field(default=None, ge=0)
     energy_j: float | None = Field(default=None, ge=0, description="Total energy over the window, all GPUs.")
+    active_energy_j: float | None = Field(
+        default=None, description="energy_j minus idle baseline power x duration; may be < 0 within noise."
+    )
+    energy_per_gpu: list[GpuEnergy] = Field(default_factory=list)
     energy_per_output_token_j: float | None = Field(default=None, ge=0)
-    energy_per_request_j: float | None = Field(default=None, ge=0)
+    energy_per_request_j: float | None = Field(
+        default=None, ge=0,
+        description="Mean over requests of the energy attributed to each request over its lifetime "
+        "(power split equally among the requests in flight at each instant).",
+    )
+    cpu_energy_j: float | None = Field(default=None, ge=0, description="RAPL package + DRAM, when measured.")
     avg_power_w: float | None = Field(default=None, ge=0)
     peak_power_w: float | None = Field(default=None, ge=0)
     ttft_ms: LatencyStats = Field(default_factory=LatencyStats)
     itl_ms: LatencyStats = Field(default_factory=LatencyStats)
     e2e_ms: LatencyStats = Field(default_factory=LatencyStats)
+    steady_state: SteadyState | None = None
+    repetitions: list[RepetitionResult] = Field(default_factory=list)
+    repetition_stats: dict[str, IntervalStats] = Field(
+        default_factory=dict,
+        description="Spread over repetitions of energy_j, energy_per_output_token_j and output_tokens_per_s.",
+    )
     measurement: Measurement
     quality_flags: list[QualityFlag] = Field(default_factory=list)

@@ -70,10 +70,22 @@ class ConsumerSpec:
 
 
 @dataclass(frozen=True)
+class KvSpec:
+    """A JetStream key-value bucket whose keys expire `ttl_s` after their last write."""
+
+    bucket: str
+    ttl_s: float
+    description: str
+
+
+@dataclass(frozen=True)
 class Layout:
     """Subjects, streams and consumers of one llem deployment."""
 
     prefix: str = "llem"
+    job_ack_wait_s: float = 60.0
+    job_max_deliver: int = 5
+    runner_ttl_s: float = 20.0
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -182,14 +194,32 @@ class Layout:
             ),
         )
 
+    @property
+    def runners_kv(self) -> KvSpec:
+        """Live fleet: one key per runner, refreshed by its heartbeat, gone `ttl_s` after the last one."""
+        return KvSpec(
+            bucket=f"{self._stream_base}_runners".lower(),
+            ttl_s=self.runner_ttl_s,
+            description="Runner liveness: runner_id -> last heartbeat (JSON); keys expire when a runner stops.",
+        )
+
+    @property
+    def fencing_kv(self) -> KvSpec:
+        """job_id -> run_id of the attempt that owns the job (compare-and-set by the runner)."""
+        return KvSpec(
+            bucket=f"{self._stream_base}_job_owner".lower(),
+            ttl_s=7 * 86400,
+            description="Fencing: which run (attempt) currently owns each job.",
+        )
+
     def pool_consumer(self, pool: str) -> ConsumerSpec:
         """The one durable consumer of a pool's job subject, shared by that pool's runners."""
         return ConsumerSpec(
             stream=self.jobs_stream,
             durable_name=f"pool-{pool}",
             filter_subject=self.job_subject(pool),
-            ack_wait_s=60,
-            max_deliver=5,
+            ack_wait_s=self.job_ack_wait_s,
+            max_deliver=self.job_max_deliver,
             max_ack_pending=1000,
             description=f"Runners of pool {pool}; a job stays unacked while it runs (in-progress acks).",
         )

@@ -12,6 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     ConsumerConfig,
     DiscardPolicy,
+    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -19,7 +20,7 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from llem_scheduler.errors import BootstrapError
-from llem_schemas.subjects import ConsumerSpec, Layout, StreamSpec
+from llem_schemas.subjects import ConsumerSpec, KvSpec, Layout, StreamSpec
 
 log = logging.getLogger("llem.scheduler.bootstrap")
 
@@ -59,7 +60,15 @@ async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) 
         await js.add_consumer(spec.stream, ConsumerConfig(**spec.config_kwargs()))  # type: ignore[arg-type]
 
 
+async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
+    for spec in specs:
+        await js.create_key_value(
+            KeyValueConfig(bucket=spec.bucket, ttl=spec.ttl_s, description=spec.description, history=1)
+        )
+
+
 async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
-    """Declare streams, the ingest consumers and one consumer per named pool. Idempotent."""
+    """Declare streams, KV buckets, the ingest consumers and one consumer per named pool. Idempotent."""
     await ensure_streams(js, layout)
+    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv])
     await ensure_consumers(js, [*layout.ingest_consumers(), *(layout.pool_consumer(p) for p in pools)])

@@ -13,7 +13,11 @@ from llem_schemas.jobs import LlamaCppBackend as LlamaCppConfig
 
 
 class LlamaCppBackend(Backend):
+    """One in-process model: llama-cpp-python's Llama is not thread-safe, so requests run one at a time.
+    For concurrent load on llama.cpp, run its server and use the `openai` backend."""
+
     kind = "llama_cpp"
+    max_concurrency = 1
 
     def __init__(self, config: LlamaCppConfig, model_dir: Path | None = None) -> None:
         self.config = config
@@ -71,3 +75,7 @@ class LlamaCppBackend(Backend):
     @property
     def version(self) -> str | None:
         return importlib.metadata.version("llama_cpp_python")
+
+    @property
+    def model_file(self) -> str | None:
+        return str(self.model_path)
