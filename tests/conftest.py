@@ -76,6 +76,8 @@ async def js(nc: NatsClient, layout: Layout) -> AsyncIterator[JetStreamContext]:
     yield ctx
     for spec in layout.streams():
         await ctx.delete_stream(spec.name)
+    for kv in (layout.runners_kv, layout.fencing_kv):
+        await ctx.delete_key_value(kv.bucket)
 
 
 @pytest.fixture
