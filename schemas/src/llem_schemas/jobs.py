@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from llem_schemas.base import Model
 
@@ -55,7 +55,9 @@ class VllmBackend(Model):
     extra_args: list[str] = Field(default_factory=list, description="More `vllm serve` arguments, as given.")
 
 
-BackendConfig = Annotated[LlamaCppBackend | OpenAICompatibleBackend | VllmBackend, Field(discriminator="kind")]
+BackendConfig = Annotated[
+    LlamaCppBackend | OpenAICompatibleBackend | VllmBackend, Field(discriminator="kind")
+]
 
 
 class Workload(Model):
@@ -79,7 +81,9 @@ class MeasurementProtocol(Model):
     sampling_period_ms: int = Field(default=100, ge=10, le=10_000)
     warmup_requests: int = Field(default=1, ge=0, description="Requests run before measuring, not counted.")
     idle_baseline_s: float = Field(
-        default=5.0, ge=0, description="Idle power measured this long before the run; 0 disables the baseline."
+        default=5.0,
+        ge=0,
+        description="Idle power measured this long before the run; 0 disables the baseline.",
     )
     idle_baseline_max_age_s: float = Field(
         default=900, ge=0, description="A host's idle baseline is reused for this long."

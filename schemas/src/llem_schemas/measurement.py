@@ -48,7 +48,9 @@ class HostFingerprint(Model):
     backend: str = Field(description="Inference backend kind, for instance 'llama_cpp'.")
     backend_version: str | None = None
     model: str | None = Field(default=None, description="Model path or id as the job named it.")
-    model_sha256: str | None = Field(default=None, description="SHA-256 of the model file, when it is a local file.")
+    model_sha256: str | None = Field(
+        default=None, description="SHA-256 of the model file, when it is a local file."
+    )
     llem_version: str
 
 
@@ -106,7 +108,9 @@ class Measurement(Model):
 
     meter: MeterName
     sampling_period_ms: int | None = Field(default=None, ge=1)
-    achieved_sampling_hz: float | None = Field(default=None, ge=0, description="Distinct sample instants / window.")
+    achieved_sampling_hz: float | None = Field(
+        default=None, ge=0, description="Distinct sample instants / window."
+    )
     energy_source: Literal["counter", "integrated_power"] | None = Field(
         default=None, description="Where energy_j came from; null when no energy was measured."
     )
@@ -178,7 +182,8 @@ class RunSummary(Model):
     energy_per_gpu: list[GpuEnergy] = Field(default_factory=list)
     energy_per_output_token_j: float | None = Field(default=None, ge=0)
     energy_per_request_j: float | None = Field(
-        default=None, ge=0,
+        default=None,
+        ge=0,
         description="Mean over requests of the energy attributed to each request over its lifetime "
         "(power split equally among the requests in flight at each instant).",
     )
