@@ -10,14 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _lock() -> dict[str, list[str]]:
-    """package name -> direct dependency names (all extras included), from uv.lock."""
+def _lock(skip_extras: frozenset[str] = frozenset({"vllm"})) -> dict[str, list[str]]:
+    """package name -> direct dependency names (extras included, but not vLLM's engine), from uv.lock."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
     graph: dict[str, list[str]] = {}
     for pkg in lock["package"]:
         deps = [d["name"] for d in pkg.get("dependencies", [])]
-        for extra in pkg.get("optional-dependencies", {}).values():
-            deps += [d["name"] for d in extra]
+        for extra_name, extra in pkg.get("optional-dependencies", {}).items():
+            if extra_name not in skip_extras:
+                deps += [d["name"] for d in extra]
         graph[pkg["name"]] = deps
     return graph
 
@@ -37,6 +38,13 @@ def test_runner_installs_without_api_or_ingest_dependencies() -> None:
     closure = _closure(_lock(), "llem-runner")
     assert {"llama-cpp-python", "nvidia-ml-py", "faststream", "nats-py", "llem-schemas"} <= closure
     assert not closure & {"litestar", "psycopg", "psycopg-pool", "uvicorn", "llem-api", "llem-ingest"}
+
+
+def test_vllm_is_an_optional_extra_of_the_runner_only() -> None:
+    graph = _lock(skip_extras=frozenset())
+    assert "vllm" in _closure(graph, "llem-runner")
+    assert "vllm" not in _closure(_lock(), "llem-runner")
+    assert not {"llem-api", "llem-ingest", "litestar", "psycopg"} & _closure(graph, "llem-runner")
 
 
 def test_schemas_depend_on_no_framework() -> None:
