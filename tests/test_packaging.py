@@ -10,41 +10,54 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _lock(skip_extras: frozenset[str] = frozenset({"vllm"})) -> dict[str, list[str]]:
-    """package name -> direct dependency names (extras included, but not vLLM's engine), from uv.lock."""
+Node = tuple[str, str | None]  # (package, extra); extra None is the package itself
+
+
+def _lock() -> dict[Node, list[Node]]:
+    """(package, extra) -> the (package, extra) nodes it needs, from uv.lock."""
     lock = tomllib.loads((ROOT / "uv.lock").read_text())
-    graph: dict[str, list[str]] = {}
+    graph: dict[Node, list[Node]] = {}
+
+    def needs(entries: list[dict[str, object]]) -> list[Node]:
+        out: list[Node] = []
+        for dep in entries:
+            name = str(dep["name"])
+            out.append((name, None))
+            extras = dep.get("extra", [])
+            assert isinstance(extras, list)
+            out += [(name, str(e)) for e in extras]
+        return out
+
     for pkg in lock["package"]:
-        deps = [d["name"] for d in pkg.get("dependencies", [])]
-        for extra_name, extra in pkg.get("optional-dependencies", {}).items():
-            if extra_name not in skip_extras:
-                deps += [d["name"] for d in extra]
-        graph[pkg["name"]] = deps
+        graph[(pkg["name"], None)] = needs(pkg.get("dependencies", []))
+        for extra, entries in pkg.get("optional-dependencies", {}).items():
+            graph[(pkg["name"], extra)] = [(pkg["name"], None), *needs(entries)]
     return graph
 
 
-def _closure(graph: dict[str, list[str]], root: str) -> set[str]:
-    seen: set[str] = set()
-    todo = [root]
+def _closure(graph: dict[Node, list[Node]], root: str, extras: tuple[str, ...] = ()) -> set[str]:
+    seen: set[Node] = set()
+    todo: list[Node] = [(root, None), *((root, e) for e in extras)]
     while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo += graph.get(name, [])
-    return seen
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo += graph.get(node, [])
+    return {name for name, _ in seen}
 
 
 def test_runner_installs_without_api_or_ingest_dependencies() -> None:
-    closure = _closure(_lock(), "llem-runner")
+    closure = _closure(_lock(), "llem-runner", ("tiny-model",))
     assert {"llama-cpp-python", "nvidia-ml-py", "faststream", "nats-py", "llem-schemas"} <= closure
     assert not closure & {"litestar", "psycopg", "psycopg-pool", "uvicorn", "llem-api", "llem-ingest"}
 
 
 def test_vllm_is_an_optional_extra_of_the_runner_only() -> None:
-    graph = _lock(skip_extras=frozenset())
-    assert "vllm" in _closure(graph, "llem-runner")
-    assert "vllm" not in _closure(_lock(), "llem-runner")
-    assert not {"llem-api", "llem-ingest", "litestar", "psycopg"} & _closure(graph, "llem-runner")
+    graph = _lock()
+    with_vllm = _closure(graph, "llem-runner", ("vllm",))
+    assert "vllm" in with_vllm
+    assert "vllm" not in _closure(graph, "llem-runner", ("tiny-model",))
+    assert not {"llem-api", "llem-ingest", "litestar", "psycopg"} & with_vllm
 
 
 def test_schemas_depend_on_no_framework() -> None:
