@@ -75,8 +75,9 @@ class Workload(Model):
 class MeasurementProtocol(Model):
     """How the run is measured. Everything here is recorded with the result."""
 
-    meter: Literal["auto", "nvml", "none"] = Field(
-        default="auto", description="Energy meter; auto picks NVML when a GPU is present, else none."
+    meter: Literal["auto", "nvml", "rapl", "none"] = Field(
+        default="auto",
+        description="Energy meter; auto picks NVML when a GPU is visible, else RAPL when readable, else none.",
     )
     sampling_period_ms: int = Field(default=100, ge=10, le=10_000)
     warmup_requests: int = Field(default=1, ge=0, description="Requests run before measuring, not counted.")
