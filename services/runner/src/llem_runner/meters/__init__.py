@@ -9,10 +9,12 @@ from llem_runner.meters.base import Meter
 from llem_runner.meters.none import NoneMeter
 
 
-def create_meter(choice: Literal["auto", "nvml", "none"]) -> Meter:
+def create_meter(choice: Literal["auto", "nvml", "rapl", "none"]) -> Meter:
     """`auto`: NVML when a GPU is visible, else the `none` meter (energy null, flagged)."""
     if choice == "none":
         return NoneMeter()
+    if choice == "rapl":
+        raise BackendUnavailable("the rapl meter is not implemented yet")
     from llem_runner.meters.nvml import NvmlMeter, nvml_is_available
 
     if nvml_is_available():
