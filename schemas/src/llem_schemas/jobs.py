@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from llem_schemas.base import Model
 
@@ -66,10 +66,21 @@ class Workload(Model):
     prompt_set: str = Field(default="builtin:short", description="Prompt set name or a JSONL path.")
     num_requests: int = Field(default=8, ge=1, le=1_000_000)
     max_output_tokens: int = Field(default=32, ge=1)
-    concurrency: int = Field(default=1, ge=1, description="Maximum requests in flight.")
-    arrival: Literal["all_at_once"] = Field(default="all_at_once", description="Arrival process of requests.")
+    concurrency: int = Field(default=1, ge=1, description="Maximum requests in flight (batch size offline).")
+    arrival: Literal["all_at_once", "poisson"] = Field(
+        default="all_at_once",
+        description="all_at_once: every request is ready at t=0 (limited by concurrency); "
+        "poisson: exponential inter-arrival times at request_rate_per_s, seeded.",
+    )
+    request_rate_per_s: float | None = Field(default=None, gt=0, description="Poisson arrival rate.")
     ignore_eos: bool = Field(default=False, description="Decode max_output_tokens regardless of EOS.")
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, description="Seeds arrivals and prompt order.")
+
+    @model_validator(mode="after")
+    def _rate_for_poisson(self) -> Workload:
+        if self.arrival == "poisson" and self.request_rate_per_s is None:
+            raise ValueError("arrival 'poisson' needs request_rate_per_s")
+        return self
 
 
 class MeasurementProtocol(Model):

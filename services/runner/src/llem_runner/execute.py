@@ -1,31 +1,35 @@
-"""Execute one job: load the backend, warm up, measure the requests, stream samples, summarise.
-
-Plain async logic with two callbacks, so tests drive it without NATS: `emit` publishes an event
-durably, `keepalive` tells the broker the job is still running.
+"""Execute one job: idle baseline, load the backend, warm up, measure each repetition while streaming
+samples, summarise. Plain async logic with two callbacks, so tests drive it without NATS: `emit`
+publishes an event durably, `keepalive` tells the broker the job is still running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from llem_runner.backends import Backend, RequestResult, create_backend
-from llem_runner.fingerprint import host_fingerprint
+from llem_runner.baseline import BaselineCache, IdleBaseline
+from llem_runner.fingerprint import host_fingerprint, model_sha256
+from llem_runner.loadgen import run_load
 from llem_runner.meters import Meter, create_meter
 from llem_runner.prompts import load_prompts
 from llem_runner.sampler import Sampler, TokenCounters
-from llem_runner.summary import summarize
+from llem_runner.summary import Repetition, summarize
 from llem_schemas.base import Event
 from llem_schemas.events import MetricBatch, RunCompleted, RunStarted
 from llem_schemas.jobs import JobSpec
 
 Emit = Callable[[Event], Awaitable[None]]
 Keepalive = Callable[[], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,22 +39,8 @@ class RunIdentity:
     attempt: int
 
 
-def _measured_requests(
-    backend: Backend,
-    job: JobSpec,
-    prompts: list[str],
-    counters: TokenCounters,
-) -> list[RequestResult]:
-    results = []
-    for i in range(job.workload.num_requests):
-        result = backend.generate(
-            prompts[i % len(prompts)], job.workload.max_output_tokens, job.workload.ignore_eos
-        )
-        counters.requests_completed += 1
-        counters.prompt_tokens += result.prompt_tokens
-        counters.output_tokens += result.output_tokens
-        results.append(result)
-    return results
+def _wall(monotonic_s: float | None, offset_s: float) -> datetime | None:
+    return None if monotonic_s is None else datetime.fromtimestamp(monotonic_s + offset_s, UTC)
 
 
 class JobExecution:
@@ -62,10 +52,12 @@ class JobExecution:
         keepalive: Keepalive,
         keepalive_interval_s: float,
         model_dir: Path | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.job, self.ident, self.emit, self.keepalive = job, ident, emit, keepalive
         self.keepalive_interval_s = keepalive_interval_s
         self.model_dir = model_dir
+        self.state_dir = state_dir
         self._seq = 0
 
     def _ids(self) -> dict[str, object]:
@@ -82,71 +74,124 @@ class JobExecution:
         limit = self.job.protocol.metric_batch_max_samples
         for start in range(0, len(samples), limit):
             await self.emit(
-                MetricBatch(
-                    **self._ids(),
-                    seq=self._seq,
-                    meter=meter.name,
-                    sampling_period_ms=self.job.protocol.sampling_period_ms,
-                    samples=samples[start : start + limit],
+                MetricBatch.model_validate(
+                    {
+                        **self._ids(),
+                        "seq": self._seq,
+                        "meter": meter.name,
+                        "sampling_period_ms": self.job.protocol.sampling_period_ms,
+                        "samples": samples[start : start + limit],
+                    }
                 )
             )
             self._seq += 1
 
-    async def _while_running(
-        self, task: asyncio.Future[list[RequestResult]], sampler: Sampler, meter: Meter
-    ) -> list[RequestResult]:
+    async def _blocking(
+        self, func: Callable[[], T], sampler: Sampler | None = None, meter: Meter | None = None
+    ) -> T:
+        """Run blocking work in a thread; meanwhile stream samples and keep the job alive."""
+        task = asyncio.ensure_future(asyncio.to_thread(func))
         interval_s = self.job.protocol.metric_batch_max_interval_ms / 1000
         loop = asyncio.get_running_loop()
         last_keepalive = loop.time()
-        while not task.done():
-            await asyncio.wait([task], timeout=interval_s)
-            await self._flush(sampler, meter)
-            if loop.time() - last_keepalive >= self.keepalive_interval_s:
-                await self.keepalive()
-                last_keepalive = loop.time()
+        try:
+            while not task.done():
+                await asyncio.wait([task], timeout=interval_s)
+                if sampler is not None and meter is not None:
+                    await self._flush(sampler, meter)
+                if loop.time() - last_keepalive >= self.keepalive_interval_s:
+                    await self.keepalive()
+                    last_keepalive = loop.time()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         return task.result()
 
+    def _baseline(self, meter: Meter) -> IdleBaseline | None:
+        p = self.job.protocol
+        cache = BaselineCache((self.state_dir or Path.home() / ".cache" / "llem") / "idle-baseline.json")
+        return cache.get_or_measure(
+            meter, p.idle_baseline_s, p.sampling_period_ms / 1000, p.idle_baseline_max_age_s
+        )
+
+    async def _started(self, backend: Backend, meter: Meter) -> None:
+        sha = None
+        if backend.model_file:
+            cache = (self.state_dir / "model-sha256.json") if self.state_dir else None
+            sha = await self._blocking(lambda: model_sha256(Path(str(backend.model_file)), cache))
+        backend_cfg = self.job.backend
+        model = backend_cfg.model_path if backend_cfg.kind == "llama_cpp" else backend_cfg.model
+        fingerprint = host_fingerprint(meter, backend, model, sha)
+        await self.emit(
+            RunStarted.model_validate(
+                {**self._ids(), "job": self.job, "fingerprint": fingerprint, "meter": meter.name}
+            )
+        )
+
+    async def _repetition(
+        self,
+        index: int,
+        backend: Backend,
+        prompts: list[str],
+        sampler: Sampler,
+        meter: Meter,
+        counters: TokenCounters,
+    ) -> Repetition:
+        def on_done(result: RequestResult) -> None:
+            counters.requests_completed += 1
+            counters.prompt_tokens += result.prompt_tokens
+            counters.output_tokens += result.output_tokens
+
+        offset = time.time() - time.monotonic()
+        sampler.mark()
+        start = datetime.now(UTC)
+        load = await self._blocking(
+            lambda: run_load(backend, self.job.workload, prompts, on_done), sampler, meter
+        )
+        sampler.mark()
+        end = datetime.now(UTC)
+        return Repetition(
+            index=index,
+            results=load.results,
+            window_start=start,
+            window_end=end,
+            steady_start=_wall(load.steady_start_s, offset),
+            steady_end=_wall(load.steady_end_s, offset),
+            wall_offset_s=offset,
+        )
+
+    def _warm_up(self, backend: Backend, prompts: list[str]) -> None:
+        w = self.job.workload
+        for i in range(self.job.protocol.warmup_requests):
+            backend.generate(prompts[i % len(prompts)], w.max_output_tokens, w.ignore_eos)
+
     async def run(self) -> RunCompleted:
-        job = self.job
+        job, protocol = self.job, self.job.protocol
         prompts = load_prompts(job.workload.prompt_set)
-        meter = create_meter(job.protocol.meter)
+        meter = create_meter(protocol.meter)
         backend = create_backend(job.backend, self.model_dir)
         try:
-            await asyncio.to_thread(backend.start)
-            await self.emit(
-                RunStarted(
-                    **self._ids(),
-                    job=job,
-                    fingerprint=host_fingerprint(meter, backend),
-                    meter=meter.name,
-                )
-            )
-            for i in range(job.protocol.warmup_requests):
-                await asyncio.to_thread(
-                    backend.generate,
-                    prompts[i % len(prompts)],
-                    job.workload.max_output_tokens,
-                    job.workload.ignore_eos,
-                )
+            baseline = await self._blocking(lambda: self._baseline(meter))
+            await self._blocking(backend.start)
+            await self._blocking(backend.validate)
+            await self._started(backend, meter)
+            await self._blocking(lambda: self._warm_up(backend, prompts))
             counters = TokenCounters()
-            sampler = Sampler(meter, job.protocol.sampling_period_ms / 1000, counters)
+            sampler = Sampler(meter, protocol.sampling_period_ms / 1000, counters)
             sampler.start()
-            window_start = datetime.now(UTC)
-            task = asyncio.ensure_future(
-                asyncio.to_thread(_measured_requests, backend, job, prompts, counters)
-            )
+            reps: list[Repetition] = []
             try:
-                results = await self._while_running(task, sampler, meter)
+                for index in range(protocol.repetitions):
+                    if index and protocol.cooldown_s:
+                        await self._blocking(lambda: time.sleep(protocol.cooldown_s), sampler, meter)
+                    reps.append(await self._repetition(index, backend, prompts, sampler, meter, counters))
             finally:
                 sampler.stop()
-                window_end = datetime.now(UTC)
-                with contextlib.suppress(Exception):
-                    await task
             await self._flush(sampler, meter)
-            summary = summarize(
-                results, sampler.all_samples, window_start, window_end, meter.name, job.protocol
-            )
-            completed = RunCompleted(**self._ids(), summary=summary)
+            summary = summarize(reps, sampler.all_samples, meter.name, protocol, baseline)
+            completed = RunCompleted.model_validate({**self._ids(), "summary": summary})
             await self.emit(completed)
             return completed
         finally:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import socket
@@ -34,7 +37,34 @@ def llem_version() -> str:
     return importlib.metadata.version("llem-runner")
 
 
-def host_fingerprint(meter: Meter, backend: Backend) -> HostFingerprint:
+def model_sha256(path: Path, cache_file: Path | None = None) -> str | None:
+    """SHA-256 of a model file, cached by (path, size, mtime) since model files are large."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    cache: dict[str, str] = {}
+    if cache_file is not None and cache_file.is_file():
+        with contextlib.suppress(OSError, json.JSONDecodeError):
+            cache = json.loads(cache_file.read_text())
+        if key in cache:
+            return cache[key]
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(8 * 1024 * 1024), b""):
+            digest.update(chunk)
+    cache[key] = digest.hexdigest()
+    if cache_file is not None:
+        with contextlib.suppress(OSError):
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            cache_file.write_text(json.dumps(cache, indent=2))
+    return cache[key]
+
+
+def host_fingerprint(
+    meter: Meter, backend: Backend, model: str | None = None, model_sha: str | None = None
+) -> HostFingerprint:
     info = meter.driver_info()
     return HostFingerprint(
         hostname=socket.gethostname(),
@@ -49,5 +79,7 @@ def host_fingerprint(meter: Meter, backend: Backend) -> HostFingerprint:
         nvml_version=info.get("nvml_version"),
         backend=backend.kind,
         backend_version=backend.version,
+        model=model,
+        model_sha256=model_sha,
         llem_version=llem_version(),
     )

@@ -55,6 +55,10 @@ class Sampler:
         self._take()  # a reading exactly at the window start
         self._thread.start()
 
+    def mark(self) -> None:
+        """Take a reading now, for instance at a repetition boundary."""
+        self._take()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()

@@ -1,155 +1,221 @@
-"""Turn request results and meter samples into a run summary with quality flags."""
+"""Turn repetitions (request results + windows) and meter samples into a run summary with flags."""
 
 from __future__ import annotations
 
-import itertools
-from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
+from llem_runner.attribution import attribute
 from llem_runner.backends.base import RequestResult
-from llem_runner.stats import latency_stats
+from llem_runner.baseline import IdleBaseline
+from llem_runner.flags import quality_flags
+from llem_runner.stats import interval_stats, latency_stats
+from llem_runner.windows import WindowEnergy, energy_in_window, mismatch_flag
 from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import (
+    GpuEnergy,
     Measurement,
     MeterName,
     MetricSample,
     QualityFlag,
-    QualityFlagCode,
+    RepetitionResult,
     RunSummary,
+    SteadyState,
 )
 
-MIN_WINDOW_S = 5.0
-GAP_PERIODS = 3
+__all__ = ["Repetition", "energy", "summarize"]
 
 
-def _per_gpu(samples: Sequence[MetricSample]) -> dict[int, list[MetricSample]]:
-    by_gpu: dict[int, list[MetricSample]] = defaultdict(list)
-    for s in samples:
-        if s.gpu_index is not None:
-            by_gpu[s.gpu_index].append(s)
-    return by_gpu
+@dataclass(frozen=True)
+class Repetition:
+    index: int
+    results: list[RequestResult]
+    window_start: datetime
+    window_end: datetime
+    steady_start: datetime | None = None
+    steady_end: datetime | None = None
+    #: time.time() - time.monotonic() when the repetition ran: converts request times to wall clock.
+    wall_offset_s: float = 0.0
 
-
-def _counter_energy_j(series: list[MetricSample]) -> float | None:
-    first, last = series[0].energy_counter_j, series[-1].energy_counter_j
-    return last - first if first is not None and last is not None else None
-
-
-def _integrated_energy_j(series: list[MetricSample]) -> float | None:
-    points = [(s.sampled_at, s.power_w) for s in series if s.power_w is not None]
-    if len(points) < 2:
-        return None
-    return sum((t1 - t0).total_seconds() * (p0 + p1) / 2 for (t0, p0), (t1, p1) in itertools.pairwise(points))
+    @property
+    def duration_s(self) -> float:
+        return (self.window_end - self.window_start).total_seconds()
 
 
 def energy(samples: Sequence[MetricSample]) -> tuple[float | None, str | None, list[QualityFlag]]:
-    """Total energy over all GPUs: the counter when every GPU has it, else integrated power."""
-    by_gpu = _per_gpu(samples)
-    if not by_gpu:
+    """Energy over the whole span of the samples: (joules, source, cross-check flags)."""
+    if not samples:
         return None, None, []
-    counter = [_counter_energy_j(series) for series in by_gpu.values()]
-    integral = [_integrated_energy_j(series) for series in by_gpu.values()]
-    flags: list[QualityFlag] = []
-    if all(c is not None for c in counter):
-        total = sum(c for c in counter if c is not None)
-        if all(i is not None for i in integral) and total > 0:
-            integrated = sum(i for i in integral if i is not None)
-            diff_pct = abs(integrated - total) / total * 100
-            if diff_pct > 5:
-                flags.append(
-                    QualityFlag(
-                        code=QualityFlagCode.COUNTER_INTEGRAL_MISMATCH,
-                        value=diff_pct,
-                        detail=f"energy counter {total:.1f} J vs integrated power {integrated:.1f} J "
-                        f"({diff_pct:.1f}% apart)",
-                    )
-                )
-        return total, "counter", flags
-    if all(i is not None for i in integral):
-        return sum(i for i in integral if i is not None), "integrated_power", flags
-    return None, None, flags
+    times = sorted(s.sampled_at for s in samples)
+    window = energy_in_window(samples, times[0], times[-1])
+    flag = mismatch_flag(window)
+    return window.total_j, window.source, [flag] if flag else []
 
 
-def _gap_flags(samples: Sequence[MetricSample], period_s: float) -> list[QualityFlag]:
-    times = sorted({s.sampled_at for s in samples})
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
-    worst = max(gaps, default=0.0)
-    if worst > GAP_PERIODS * period_s:
-        return [
-            QualityFlag(
-                code=QualityFlagCode.SAMPLE_GAP,
-                value=worst * 1000,
-                detail=f"largest gap between samples {worst * 1000:.0f} ms "
-                f"(> {GAP_PERIODS} x {period_s * 1000:.0f} ms)",
-            )
-        ]
-    return []
+def _in(samples: Sequence[MetricSample], start: datetime, end: datetime) -> list[MetricSample]:
+    return [s for s in samples if start <= s.sampled_at <= end]
+
+
+def _output_tokens(results: Sequence[RequestResult]) -> int:
+    return sum(r.output_tokens for r in results if r.error is None)
+
+
+def _per(value: float | None, divisor: float) -> float | None:
+    return value / divisor if value is not None and divisor > 0 else None
+
+
+def _repetition(rep: Repetition, window: WindowEnergy, idle_w: float | None) -> RepetitionResult:
+    tokens = _output_tokens(rep.results)
+    active = (
+        window.total_j - idle_w * rep.duration_s
+        if window.total_j is not None and idle_w is not None
+        else None
+    )
+    return RepetitionResult(
+        repetition=rep.index,
+        window_start=rep.window_start,
+        window_end=rep.window_end,
+        duration_s=rep.duration_s,
+        requests=len(rep.results),
+        output_tokens=tokens,
+        output_tokens_per_s=_per(float(tokens), rep.duration_s),
+        energy_j=window.total_j,
+        active_energy_j=active,
+        energy_per_output_token_j=_per(window.total_j, tokens) if tokens else None,
+    )
+
+
+def _sum(values: Sequence[float | None]) -> float | None:
+    return None if not values or any(v is None for v in values) else sum(v for v in values if v is not None)
+
+
+def _tokens_at(samples: Sequence[MetricSample], t: datetime) -> float | None:
+    points = [(s.sampled_at, s.output_tokens_total) for s in samples if s.output_tokens_total is not None]
+    before = [p for p in points if p[0] <= t]
+    after = [p for p in points if p[0] >= t]
+    if not before or not after:
+        return None
+    (ta, va), (tb, vb) = before[-1], after[0]
+    span = (tb - ta).total_seconds()
+    return float(va) if span == 0 else va + (vb - va) * (t - ta).total_seconds() / span
+
+
+def _steady_state(reps: Sequence[Repetition], samples: Sequence[MetricSample]) -> SteadyState | None:
+    spans = [(r.steady_start, r.steady_end) for r in reps if r.steady_start and r.steady_end]
+    if not spans:
+        return None
+    duration = sum((b - a).total_seconds() for a, b in spans)
+    token_counts = [(_tokens_at(samples, b), _tokens_at(samples, a)) for a, b in spans]
+    tokens = round(sum(b - a for b, a in token_counts if a is not None and b is not None))
+    energy_j = _sum([energy_in_window(samples, a, b).total_j for a, b in spans])
+    return SteadyState(
+        window_start=spans[0][0],
+        window_end=spans[-1][1],
+        duration_s=duration,
+        output_tokens=tokens,
+        output_tokens_per_s=_per(float(tokens), duration),
+        energy_j=energy_j,
+        energy_per_output_token_j=_per(energy_j, tokens) if tokens else None,
+        avg_power_w=_per(energy_j, duration),
+    )
+
+
+def _per_gpu(windows: Sequence[WindowEnergy]) -> list[GpuEnergy]:
+    gpus = sorted({g for w in windows for g in w.per_gpu_j})
+    return [
+        GpuEnergy(
+            gpu_index=g,
+            energy_j=_sum([w.per_gpu_j.get(g) for w in windows]),
+            source=windows[0].per_gpu_source.get(g),
+        )
+        for g in gpus
+    ]
+
+
+def _request_energy(
+    reps: Sequence[Repetition], samples: Sequence[MetricSample], scale: float
+) -> float | None:
+    spans = [
+        (r.started_at_s + rep.wall_offset_s, r.ended_at_s + rep.wall_offset_s)
+        for rep in reps
+        for r in rep.results
+        if r.error is None
+    ]
+    per_request = attribute(spans, samples)
+    return sum(per_request) * scale / len(per_request) if per_request else None
 
 
 def summarize(
-    results: Sequence[RequestResult],
+    reps: Sequence[Repetition],
     samples: Sequence[MetricSample],
-    window_start: datetime,
-    window_end: datetime,
     meter: MeterName,
     protocol: MeasurementProtocol,
+    baseline: IdleBaseline | None,
 ) -> RunSummary:
-    duration_s = (window_end - window_start).total_seconds()
+    windows = [energy_in_window(samples, r.window_start, r.window_end) for r in reps]
+    measured = [s for r in reps for s in _in(samples, r.window_start, r.window_end)]
+    idle_w = baseline.power_w if baseline else None
+    duration = sum(r.duration_s for r in reps)
+    results = [res for r in reps for res in r.results]
     ok = [r for r in results if r.error is None]
-    output_tokens = sum(r.output_tokens for r in ok)
-    energy_j, source, flags = energy(samples)
-    flags += _gap_flags(samples, protocol.sampling_period_ms / 1000) if meter != "none" else []
-    if meter == "none":
-        flags.append(
-            QualityFlag(
-                code=QualityFlagCode.NO_ENERGY_METER,
-                detail="no energy meter on this runner: energy fields are null",
-            )
-        )
-    if duration_s < MIN_WINDOW_S:
-        flags.append(
-            QualityFlag(
-                code=QualityFlagCode.SHORT_WINDOW,
-                value=duration_s,
-                detail=f"measured window {duration_s:.2f} s is shorter than {MIN_WINDOW_S:.0f} s",
-            )
-        )
-    if len(ok) < len(results):
-        flags.append(
-            QualityFlag(
-                code=QualityFlagCode.FAILED_REQUESTS,
-                value=len(results) - len(ok),
-                detail=f"{len(results) - len(ok)} of {len(results)} requests failed",
-            )
-        )
-    powers = [s.power_w for s in samples if s.power_w is not None]
+    tokens = _output_tokens(results)
+    energy_j = _sum([w.total_j for w in windows])
+    pooled = WindowEnergy(
+        total_j=energy_j,
+        counter_j=_sum([w.counter_j for w in windows]),
+        integrated_j=_sum([w.integrated_j for w in windows]),
+    )
+    integrated = pooled.integrated_j
+    scale = energy_j / integrated if energy_j and integrated else 1.0
+    per_rep = [_repetition(r, w, idle_w) for r, w in zip(reps, windows, strict=True)]
+    powers = [s.power_w for s in measured if s.power_w is not None]
+    steady = _steady_state(reps, samples)
+    instants = len({s.sampled_at for s in measured})
     return RunSummary(
-        duration_s=duration_s,
+        duration_s=duration,
         requests_total=len(results),
         requests_failed=len(results) - len(ok),
         prompt_tokens=sum(r.prompt_tokens for r in ok),
-        output_tokens=output_tokens,
-        output_tokens_per_s=output_tokens / duration_s if duration_s > 0 else None,
-        requests_per_s=len(ok) / duration_s if duration_s > 0 else None,
+        output_tokens=tokens,
+        output_tokens_per_s=_per(float(tokens), duration),
+        requests_per_s=_per(float(len(ok)), duration),
         energy_j=energy_j,
-        energy_per_output_token_j=energy_j / output_tokens
-        if energy_j is not None and output_tokens
-        else None,
-        energy_per_request_j=energy_j / len(ok) if energy_j is not None and ok else None,
-        avg_power_w=energy_j / duration_s if energy_j is not None and duration_s > 0 else None,
+        active_energy_j=energy_j - idle_w * duration if energy_j is not None and idle_w is not None else None,
+        energy_per_gpu=_per_gpu(windows),
+        energy_per_output_token_j=_per(energy_j, tokens) if tokens else None,
+        energy_per_request_j=_request_energy(reps, samples, scale) if energy_j is not None else None,
+        cpu_energy_j=energy_j if meter == "rapl" else None,
+        avg_power_w=_per(energy_j, duration),
         peak_power_w=max(powers) if powers else None,
         ttft_ms=latency_stats([r.ttft_ms for r in ok if r.ttft_ms is not None]),
         itl_ms=latency_stats([x for r in ok for x in r.itl_ms]),
         e2e_ms=latency_stats([r.e2e_ms for r in ok]),
+        steady_state=steady,
+        repetitions=per_rep,
+        repetition_stats={
+            name: stats
+            for name, stats in (
+                ("energy_j", interval_stats([p.energy_j for p in per_rep])),
+                ("energy_per_output_token_j", interval_stats([p.energy_per_output_token_j for p in per_rep])),
+                ("output_tokens_per_s", interval_stats([p.output_tokens_per_s for p in per_rep])),
+            )
+            if stats is not None
+        },
         measurement=Measurement(
             meter=meter,
             sampling_period_ms=protocol.sampling_period_ms,
-            energy_source=source,
-            window_start=window_start,
-            window_end=window_end,
-            samples=len(samples),
+            achieved_sampling_hz=_per(float(instants), duration) if meter != "none" else None,
+            energy_source=windows[0].source if windows and energy_j is not None else None,
+            window_start=reps[0].window_start,
+            window_end=reps[-1].window_end,
+            samples=len(measured),
             warmup_requests=protocol.warmup_requests,
+            idle_power_w=idle_w,
+            idle_baseline_measured_at=baseline.measured_at if baseline else None,
+            idle_baseline_s=baseline.duration_s if baseline else None,
         ),
-        quality_flags=flags,
+        quality_flags=quality_flags(
+            reps, measured, pooled, meter, protocol, baseline, steady, duration, results
+        ),
     )
