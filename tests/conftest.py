@@ -94,9 +94,10 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
 
 
 @pytest.fixture
-def service_env(nats_server: NatsServer, layout: Layout, database_url: str) -> dict[str, str]:
+def service_env(nats_server: NatsServer, layout: Layout, database_url: str, tmp_path: Path) -> dict[str, str]:
     """Environment for service subprocesses pointed at this test's namespace."""
     return {
+        "LLEM_STATE_DIR": str(tmp_path / "runner-state"),
         **os.environ,
         "LLEM_NATS_URL": nats_server.url,
         "LLEM_PREFIX": layout.prefix,

@@ -30,7 +30,7 @@ def test_timescaledb_is_loaded_and_metric_samples_is_a_hypertable(database_url: 
 def test_migrations_are_idempotent(database_url: str) -> None:
     assert migrate(database_url) == []
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (2,)
 
 
 async def test_streams_match_the_layout(js: JetStreamContext, layout: Layout) -> None:

@@ -16,6 +16,7 @@ class RunOut(msgspec.Struct, kw_only=True):
     runner_id: str
     attempt: int
     status: str
+    superseded: bool
     started_at: datetime | None
     ended_at: datetime | None
     backend: str | None

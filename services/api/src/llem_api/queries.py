@@ -8,7 +8,7 @@ from psycopg.rows import dict_row
 from llem_api.dto import RunOut, RunPage
 
 _RUN_COLUMNS = (
-    "run_id, job_id, campaign_id, runner_id, attempt, status, started_at, ended_at, backend, model, meter,"
+    "run_id, job_id, campaign_id, runner_id, attempt, status, superseded, started_at, ended_at, backend, model, meter,"
     " prompt_tokens, output_tokens, duration_s, output_tokens_per_s, energy_j, energy_per_output_token_j,"
     " quality_flags, failure_reason"
 )

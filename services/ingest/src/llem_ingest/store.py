@@ -51,6 +51,12 @@ ON CONFLICT (run_id) DO UPDATE SET
     updated_at = now()
 """
 
+_MARK_SUPERSEDED = """
+UPDATE runs SET superseded = true, updated_at = now()
+WHERE job_id = %(job_id)s AND NOT superseded
+  AND attempt < (SELECT max(attempt) FROM runs WHERE job_id = %(job_id)s)
+"""
+
 _RUN_NULLS = dict.fromkeys(
     (
         "started_at",
@@ -126,6 +132,7 @@ async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
     match event:
         case RunStarted() | RunCompleted() | RunFailed():
             await conn.execute(_RUN_UPSERT, _run_row(event))
+            await conn.execute(_MARK_SUPERSEDED, {"job_id": event.job_id})
         case MetricBatch():
             await write_samples(conn, [event])
         case CampaignSubmitted():

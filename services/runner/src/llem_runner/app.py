@@ -1,8 +1,10 @@
 """The runner's FastStream app: pull jobs outbound, execute, publish events durably, then ack.
 
-Ack policy is MANUAL on purpose: a job is acked only after its completion (or failure) event
-has been stored by JetStream (PubAck). While it runs, in-progress acks reset AckWait. A crash
-before the ack lets JetStream redeliver the job to another runner of the pool (attempt + 1).
+Ack policy is MANUAL on purpose: a job is acked (ack_sync) only after its completion event has a
+PubAck. While it runs, in-progress acks reset AckWait (at under a third of it). Transient failures
+are nak'ed with a delay; a job that can never succeed is terminated with a run.failed event. A runner
+that lost its job to a newer attempt (fencing) publishes no completion that counts. On SIGTERM it
+stops pulling, lets the current job finish within a grace period, else gives it back (nak).
 """
 
 from __future__ import annotations
@@ -11,24 +13,57 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
 from llem_runner.errors import RunnerError
 from llem_runner.execute import JobExecution, RunIdentity
+from llem_runner.fencing import Fence
 from llem_runner.fingerprint import llem_version
+from llem_runner.publisher import EventPublisher
 from llem_runner.settings import RunnerSettings
-from llem_schemas.base import Event
+from llem_runner.spool import Spool
 from llem_schemas.events import JobQueued, RunFailed, RunnerHeartbeat, parse_event
+from llem_schemas.jobs import JobSpec
 from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.runner")
+
+
+class Superseded(RunnerError):
+    """A newer attempt of this job owns it now; this run's results must not count."""
+
+
+class ShuttingDown(RunnerError):
+    """The runner was asked to stop before the job finished; the job goes back to the queue."""
+
+    retryable = True
+
+
+def _connection_kwargs(settings: RunnerSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "max_reconnect_attempts": -1,  # remote runners must ride out long outages
+        "reconnect_time_wait": settings.reconnect_wait_s,
+        "name": f"llem-runner:{settings.runner_id}",
+    }
+    if settings.nats_creds:
+        kwargs["user_credentials"] = settings.nats_creds
+    if settings.nats_nkey_seed:
+        kwargs["nkeys_seed"] = settings.nats_nkey_seed
+    if settings.nats_token:
+        kwargs["token"] = settings.nats_token
+    if settings.nats_tls_ca or settings.nats_url.startswith("tls://"):
+        kwargs["tls"] = ssl.create_default_context(cafile=settings.nats_tls_ca)
+    return kwargs
 
 
 class Runner:
@@ -36,13 +71,16 @@ class Runner:
         self.settings = settings
         self.layout = Layout(settings.prefix)
         self.broker = NatsBroker(
-            settings.nats_url,
-            max_reconnect_attempts=-1,  # remote runners must ride out long outages
-            reconnect_time_wait=settings.reconnect_wait_s,
-            user_credentials=settings.nats_creds,
+            settings.nats_url, graceful_timeout=settings.shutdown_grace_s + 10, **_connection_kwargs(settings)
         )
+        self.spool = Spool(settings.state_dir / f"spool-{settings.runner_id}.jsonl", settings.spool_max_bytes)
+        self.publisher = EventPublisher(self.layout, self._raw_publish, self.spool)
         self.started_at = datetime.now(UTC)
         self.current: tuple[UUID, UUID] | None = None
+        self.stopping = False
+        self._job_task: asyncio.Task[Any] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ack_wait_s = self.layout.job_ack_wait_s
         for pool in settings.pools:
             spec = self.layout.pool_consumer(pool)
             config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
@@ -51,22 +89,27 @@ class Runner:
                 stream=JStream(spec.stream, declare=False),
                 durable=spec.durable_name,
                 config=config,
-                pull_sub=PullSub(batch_size=1, timeout=5.0),
+                pull_sub=PullSub(batch_size=1, timeout=5.0),  # one job at a time, no prefetch
                 ack_policy=AckPolicy.MANUAL,
                 title=f"jobs:{pool}",
             )(self.on_job)
-        self._heartbeat_task: asyncio.Task[None] | None = None
 
-    async def publish(self, event: Event) -> None:
-        """Publish to JetStream and wait for the PubAck: the event is durable when this returns."""
-        await self.broker.publish(
-            event.model_dump_json(),
-            self.layout.subject_for(event),
-            headers={"Nats-Msg-Id": str(event.event_id)},
-            stream=self.layout.metrics_stream if event.type == "metric.batch" else self.layout.events_stream,  # type: ignore[attr-defined]
+    @property
+    def js(self) -> JetStreamContext:
+        js = self.broker.config.connection_state.stream
+        assert isinstance(js, JetStreamContext)
+        return js
+
+    async def _raw_publish(self, payload: bytes, subject: str, stream: str, msg_id: str) -> object:
+        return await self.broker.publish(
+            payload, subject, headers={"Nats-Msg-Id": msg_id}, stream=stream, timeout=self.publisher.timeout_s
         )
 
+    # -- jobs ------------------------------------------------------------------------------
     async def on_job(self, msg: NatsMessage) -> None:
+        if self.stopping:
+            await msg.nack()  # give it back untouched: another runner takes it
+            return
         try:
             queued = parse_event(msg.raw_message.data)
         except ValidationError as exc:
@@ -77,37 +120,68 @@ class Runner:
             log.error("terminating non-job event %s on the jobs subject", queued.type)
             await msg.reject()
             return
-        job = queued.job
         attempt = msg.raw_message.metadata.num_delivered
         ident = RunIdentity(run_id=uuid4(), runner_id=self.settings.runner_id, attempt=attempt)
-        self.current = (job.job_id, ident.run_id)
-        model_dir = Path(self.settings.model_dir) if self.settings.model_dir else None
+        self._job_task = asyncio.current_task()
+        self.current = (queued.job.job_id, ident.run_id)
+        try:
+            await self._run_job(queued.job, ident, msg)
+        finally:
+            self.current = None
+            self._job_task = None
+
+    async def _run_job(self, job: JobSpec, ident: RunIdentity, msg: NatsMessage) -> None:
+        fence = Fence(await self.js.key_value(self.layout.fencing_kv.bucket))
+        if not await fence.claim(job.job_id, ident.run_id, ident.attempt):
+            log.warning(
+                "job %s attempt %d is already superseded; dropping this delivery", job.job_id, ident.attempt
+            )
+            return
+        keepalive_s = min(self.settings.in_progress_interval_s, self._ack_wait_s / 3)
         execution = JobExecution(
-            job, ident, self.publish, msg.in_progress, self.settings.in_progress_interval_s, model_dir
+            job,
+            ident,
+            self.publisher.publish,
+            msg.in_progress,
+            keepalive_s,
+            Path(self.settings.model_dir) if self.settings.model_dir else None,
+            self.settings.state_dir,
         )
         try:
-            await execution.run()
+            completed = await execution.run(before_completion=lambda: self._check_fence(fence, job, ident))
+        except Superseded as exc:
+            await self._failed(job, ident, exc, retryable=False)
+            return  # the newer attempt owns the message: neither ack nor nak this delivery
+        except asyncio.CancelledError:
+            await self._failed(
+                job, ident, ShuttingDown("runner stopped before the job finished"), retryable=True
+            )
+            await msg.nack()
+            raise
         except RunnerError as exc:
-            await self._failed(job.job_id, job.campaign_id, ident, exc, exc.retryable)
+            await self._failed(job, ident, exc, exc.retryable)
             await (msg.nack(delay=5) if exc.retryable else msg.reject())
             return
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.job_id)
-            await self._failed(job.job_id, job.campaign_id, ident, exc, retryable=True)
+            await self._failed(job, ident, exc, retryable=True)
             await msg.nack(delay=5)
             return
-        finally:
-            self.current = None
+        log.info("job %s completed as run %s", job.job_id, completed.run_id)
         await msg.ack_sync()
 
-    async def _failed(
-        self, job_id: UUID, campaign_id: UUID, ident: RunIdentity, exc: BaseException, retryable: bool
-    ) -> None:
-        await self.publish(
+    async def _check_fence(self, fence: Fence, job: JobSpec, ident: RunIdentity) -> None:
+        if not await fence.owns(job.job_id, ident.run_id):
+            raise Superseded(
+                f"job {job.job_id} was taken over by a newer attempt; run {ident.run_id} is void"
+            )
+
+    async def _failed(self, job: JobSpec, ident: RunIdentity, exc: BaseException, retryable: bool) -> None:
+        await self.publisher.publish(
             RunFailed(
                 run_id=ident.run_id,
-                job_id=job_id,
-                campaign_id=campaign_id,
+                job_id=job.job_id,
+                campaign_id=job.campaign_id,
                 runner_id=ident.runner_id,
                 attempt=ident.attempt,
                 reason=str(exc) or type(exc).__name__,
@@ -116,6 +190,7 @@ class Runner:
             )
         )
 
+    # -- liveness, spool and shutdown -------------------------------------------------------
     def heartbeat(self) -> RunnerHeartbeat:
         job_id, run_id = self.current or (None, None)
         return RunnerHeartbeat(
@@ -130,26 +205,50 @@ class Runner:
         )
 
     async def _heartbeats(self) -> None:
+        kv = await self.js.key_value(self.layout.runners_kv.bucket)
         while True:
+            beat = self.heartbeat()
             try:
-                await self.publish(self.heartbeat())
+                await kv.put(self.settings.runner_id, beat.model_dump_json().encode())
+                await self.publisher.publish(beat)
             except Exception as exc:
                 log.warning("heartbeat not published: %s", exc)
             await asyncio.sleep(self.settings.heartbeat_interval_s)
 
-    async def start_heartbeats(self) -> None:
-        self._heartbeat_task = asyncio.create_task(self._heartbeats())
+    async def _replay_spool(self) -> None:
+        while True:
+            if len(self.spool):
+                await self.publisher.flush_spool()
+            await asyncio.sleep(1.0)
 
-    async def stop_heartbeats(self) -> None:
-        if self._heartbeat_task:
-            self._heartbeat_task.cancel()
+    async def start(self) -> None:
+        with contextlib.suppress(Exception):
+            info = await self.js.consumer_info(
+                self.layout.jobs_stream, self.layout.pool_consumer(self.settings.pools[0]).durable_name
+            )
+            self._ack_wait_s = float(info.config.ack_wait or self._ack_wait_s)
+        self._tasks = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._replay_spool())]
+
+    async def stop(self) -> None:
+        """SIGTERM: stop pulling; give the current job the grace period, then give it back."""
+        self.stopping = True
+        task = self._job_task
+        if task is not None and not task.done():
+            log.info("waiting up to %.0f s for the current job to finish", self.settings.shutdown_grace_s)
+            done, _ = await asyncio.wait([task], timeout=self.settings.shutdown_grace_s)
+            if not done:
+                log.warning("grace period over: giving the job back")
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
+                await t
 
 
 def create_app(settings: RunnerSettings | None = None) -> tuple[FastStream, Runner]:
     runner = Runner(settings or RunnerSettings())
-    app = FastStream(
-        runner.broker, after_startup=[runner.start_heartbeats], on_shutdown=[runner.stop_heartbeats]
-    )
+    app = FastStream(runner.broker, after_startup=[runner.start], on_shutdown=[runner.stop])
     return app, runner

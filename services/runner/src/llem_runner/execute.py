@@ -167,7 +167,8 @@ class JobExecution:
         for i in range(self.job.protocol.warmup_requests):
             backend.generate(prompts[i % len(prompts)], w.max_output_tokens, w.ignore_eos)
 
-    async def run(self) -> RunCompleted:
+    async def run(self, before_completion: Callable[[], Awaitable[None]] | None = None) -> RunCompleted:
+        """Run the job. `before_completion` may raise to stop the completion event (fencing)."""
         job, protocol = self.job, self.job.protocol
         prompts = load_prompts(job.workload.prompt_set)
         meter = create_meter(protocol.meter)
@@ -192,6 +193,8 @@ class JobExecution:
             await self._flush(sampler, meter)
             summary = summarize(reps, sampler.all_samples, meter.name, protocol, baseline)
             completed = RunCompleted.model_validate({**self._ids(), "summary": summary})
+            if before_completion is not None:
+                await before_completion()
             await self.emit(completed)
             return completed
         finally:

@@ -1,8 +1,9 @@
-"""Runner settings, read once at the entry point from LLEM_* environment variables."""
+"""Runner settings, read once at the entry point from LLEM_* environment variables (CLI flags override)."""
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,14 +18,27 @@ def _default_runner_id() -> str:
 class RunnerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    nats_creds: str | None = Field(default=None, description="Path of a NATS credentials file.")
+    nats_url: str = Field(default="nats://127.0.0.1:4222", description="nats:// or tls:// URL (outbound).")
+    nats_creds: str | None = Field(default=None, description="Path of a NATS .creds file (JWT + nkey).")
+    nats_nkey_seed: str | None = Field(default=None, description="Path of an nkey seed file.")
+    nats_token: str | None = Field(default=None, description="NATS auth token.")
+    nats_tls_ca: str | None = Field(
+        default=None, description="CA bundle that signs the server's certificate."
+    )
     prefix: str = "llem"
     runner_id: str = Field(default_factory=_default_runner_id, pattern=SUBJECT_TOKEN)
     pools: list[str] = Field(default_factory=lambda: ["default"])
     heartbeat_interval_s: float = Field(default=5.0, gt=0)
     in_progress_interval_s: float = Field(
-        default=10.0, gt=0, description="How often a running job's AckWait is reset (must be < AckWait)."
+        default=10.0, gt=0, description="Upper bound; the runner also keeps it under a third of AckWait."
     )
-    reconnect_wait_s: int = 2
+    reconnect_wait_s: int = Field(default=2, ge=1)
+    shutdown_grace_s: float = Field(
+        default=30.0, ge=0, description="On SIGTERM, time to finish the current job."
+    )
     model_dir: str | None = Field(default=None, description="Relative GGUF paths in jobs resolve here.")
+    state_dir: Path = Field(
+        default_factory=lambda: Path.home() / ".cache" / "llem",
+        description="Idle-baseline cache, model hashes and the metric spool.",
+    )
+    spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
