@@ -56,9 +56,10 @@ def tiny_model(infra_dir: Path) -> Path:
 
 
 @pytest.fixture
-def layout() -> Layout:
-    """A fresh subject/stream namespace for one test."""
-    return Layout(prefix=f"t{uuid.uuid4().hex[:12]}")
+def layout(request: pytest.FixtureRequest) -> Layout:
+    """A fresh subject/stream namespace for one test; `@pytest.mark.layout(job_ack_wait_s=3)` tunes it."""
+    marker = request.node.get_closest_marker("layout")
+    return Layout(prefix=f"t{uuid.uuid4().hex[:12]}", **(marker.kwargs if marker else {}))
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from llem_schemas.jobs import JobSpec
 from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.runner")
+SHUTDOWN_NAK_DELAY_S = 5.0
 
 
 class Superseded(RunnerError):
@@ -108,7 +109,7 @@ class Runner:
     # -- jobs ------------------------------------------------------------------------------
     async def on_job(self, msg: NatsMessage) -> None:
         if self.stopping:
-            await msg.nack()  # give it back untouched: another runner takes it
+            await msg.nack(delay=SHUTDOWN_NAK_DELAY_S)  # give it back untouched: another runner takes it
             return
         try:
             queued = parse_event(msg.raw_message.data)
@@ -156,7 +157,9 @@ class Runner:
             await self._failed(
                 job, ident, ShuttingDown("runner stopped before the job finished"), retryable=True
             )
-            await msg.nack()
+            # Delayed, so that this runner's own pull loop (still open until the broker stops) cannot
+            # take the job straight back; another runner gets it once the delay is over.
+            await msg.nack(delay=SHUTDOWN_NAK_DELAY_S)
             raise
         except RunnerError as exc:
             await self._failed(job, ident, exc, exc.retryable)

@@ -6,7 +6,7 @@ publishes an event durably, `keepalive` tells the broker the job is still runnin
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -59,6 +59,7 @@ class JobExecution:
         self.model_dir = model_dir
         self.state_dir = state_dir
         self._seq = 0
+        self._stop = threading.Event()
 
     def _ids(self) -> dict[str, object]:
         return {
@@ -104,9 +105,10 @@ class JobExecution:
                     last_keepalive = loop.time()
         finally:
             if not task.done():
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+                # Cancelled (shutdown): threads cannot be killed, so ask the work to stop and let
+                # the requests in flight finish before the backend is released.
+                self._stop.set()
+                await asyncio.shield(asyncio.wait([task], timeout=120))
         return task.result()
 
     def _baseline(self, meter: Meter) -> IdleBaseline | None:
@@ -148,7 +150,7 @@ class JobExecution:
         sampler.mark()
         start = datetime.now(UTC)
         load = await self._blocking(
-            lambda: run_load(backend, self.job.workload, prompts, on_done), sampler, meter
+            lambda: run_load(backend, self.job.workload, prompts, on_done, self._stop), sampler, meter
         )
         sampler.mark()
         end = datetime.now(UTC)

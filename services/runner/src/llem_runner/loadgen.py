@@ -81,9 +81,15 @@ class _Tracker:
 
 
 def run_load(
-    backend: Backend, workload: Workload, prompts: list[str], on_done: Callable[[RequestResult], None]
+    backend: Backend,
+    workload: Workload,
+    prompts: list[str],
+    on_done: Callable[[RequestResult], None],
+    stop: threading.Event | None = None,
 ) -> LoadResult:
-    """Run every request of the workload; blocks until all are done."""
+    """Run every request of the workload; blocks until all are done, or until `stop` is set (then no
+    new request starts and the ones in flight finish)."""
+    stop = stop or threading.Event()
     ordered = prompt_order(prompts, workload)
     started = time.monotonic()
     if backend.batch_mode:
@@ -108,9 +114,12 @@ def run_load(
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="llem-request") as pool:
         for offset, prompt in zip(arrival_offsets_s(workload), ordered, strict=True):
             delay = started + offset - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            if delay > 0 and stop.wait(delay):
+                break
             slots.acquire()
+            if stop.is_set():
+                slots.release()
+                break
             futures.append(pool.submit(one, prompt))
         steady_end = time.monotonic()  # nothing left to dispatch: the queue starts draining
     results = [f.result() for f in futures]

@@ -1,0 +1,259 @@
+"""The runner against a real NATS: crash and redelivery, fencing, network cuts, SIGTERM, liveness.
+
+Real runner processes on the tiny llama.cpp model, real ingest, real TimescaleDB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from llem.devstack import NatsServer
+from llem.devstack.ports import free_port
+from llem_runner.fencing import Fence
+from llem_scheduler.demo import skeleton_jobs, submit
+from llem_schemas import JobQueued, MeasurementProtocol, Workload, parse_event
+from llem_schemas.subjects import Layout
+
+from .processes import service
+from .tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.e2e
+
+
+def _long_job(
+    model: Path, name: str, num_requests: int, batch_ms: int = 1000
+) -> tuple[object, list[JobQueued]]:
+    campaign, jobs = skeleton_jobs(str(model), "cpu", name=name)
+    job = jobs[0].job.model_copy(
+        update={
+            "workload": Workload(num_requests=num_requests, max_output_tokens=32, ignore_eos=True),
+            "protocol": MeasurementProtocol(
+                meter="none", warmup_requests=1, metric_batch_max_interval_ms=batch_ms
+            ),
+        }
+    )
+    return campaign, [JobQueued(event_id=jobs[0].event_id, job=job)]
+
+
+async def _until(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        result = predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def _rows(database_url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+async def _first_started(nc: NatsClient, layout: Layout) -> asyncio.Future[dict[str, object]]:
+    started: asyncio.Future[dict[str, object]] = asyncio.get_running_loop().create_future()
+
+    async def on_msg(msg) -> None:  # type: ignore[no-untyped-def]
+        if not started.done():
+            started.set_result(json.loads(msg.data))
+
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.started", cb=on_msg)
+    return started
+
+
+@pytest.mark.layout(job_ack_wait_s=3)
+async def test_killed_runner_job_is_redelivered_and_first_attempt_superseded(
+    js: JetStreamContext,
+    nc: NatsClient,
+    layout: Layout,
+    tiny_model: Path,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    campaign, jobs = _long_job(tiny_model, "crash", num_requests=300)
+    started = await _first_started(nc, layout)
+    with service("llem-ingest", ["run"], service_env, tmp_path):
+        with service("llem-runner", ["run", "--runner-id", "doomed"], service_env, tmp_path) as doomed:
+            await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+            first = await asyncio.wait_for(started, 60)
+            os.killpg(doomed.pid, signal.SIGKILL)  # mid-job, no goodbye
+        with service("llem-runner", ["run", "--runner-id", "rescuer"], service_env, tmp_path):
+            rows = await _until(
+                lambda: _rows(
+                    database_url,
+                    "SELECT runner_id, attempt, status, superseded FROM runs WHERE status = 'completed'",
+                ),
+                120,
+                "the second attempt to complete",
+            )
+    assert rows == [("rescuer", 2, "completed", False)]
+    all_runs = _rows(
+        database_url, "SELECT run_id::text, runner_id, attempt, status, superseded FROM runs ORDER BY attempt"
+    )
+    assert [r[1:] for r in all_runs] == [("doomed", 1, "running", True), ("rescuer", 2, "completed", False)]
+    assert all_runs[0][0] == first["run_id"]
+    fence = Fence(await js.key_value(layout.fencing_kv.bucket))
+    assert await fence.owns(jobs[0].job.job_id, uuid.UUID(str(all_runs[1][0])))
+    consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
+    assert consumer.num_ack_pending == 0 and consumer.num_pending == 0
+
+
+async def test_a_network_cut_loses_no_metric_batch(
+    js: JetStreamContext,
+    nc: NatsClient,
+    layout: Layout,
+    nats_server: NatsServer,
+    tiny_model: Path,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    proxy = TcpProxy(free_port(), nats_server.port)
+    await proxy.start()
+    campaign, jobs = _long_job(tiny_model, "cut", num_requests=500, batch_ms=200)
+    started = await _first_started(nc, layout)
+    runner_env = {**service_env, "LLEM_NATS_URL": f"nats://127.0.0.1:{proxy.listen_port}"}
+    try:
+        with (
+            service("llem-ingest", ["run"], service_env, tmp_path),
+            service("llem-runner", ["run", "--runner-id", "flaky"], runner_env, tmp_path),
+        ):
+            await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+            await asyncio.wait_for(started, 60)
+            await asyncio.sleep(0.5)
+            await proxy.cut()
+            await asyncio.sleep(5)  # longer than the runner's 2 s reconnect wait
+            await proxy.start()
+            rows = await _until(
+                lambda: _rows(database_url, "SELECT run_id FROM runs WHERE status = 'completed'"),
+                120,
+                "the run to complete after the cut",
+            )
+            run_id = rows[0][0]
+            summary = _rows(database_url, "SELECT output_tokens FROM runs WHERE run_id = %s", run_id)[0]
+            # Every sample of the run arrived: the token counter in the last sample equals the summary's.
+            await _until(
+                lambda: _rows(
+                    database_url,
+                    "SELECT 1 FROM metric_samples WHERE run_id = %s AND output_tokens_total = %s",
+                    run_id,
+                    summary[0],
+                ),
+                30,
+                "the last sample",
+            )
+    finally:
+        await proxy.stop()
+    batches = await _metric_batches(js, layout)
+    seqs = sorted(b["seq"] for b in batches)
+    assert seqs == list(range(len(seqs))), (
+        f"metric batches missing: {sorted(set(range(max(seqs) + 1)) - set(seqs))}"
+    )
+    sample_count = sum(len(b["samples"]) for b in batches)
+    assert _rows(database_url, "SELECT count(*) FROM metric_samples WHERE run_id = %s", run_id) == [
+        (sample_count,)
+    ]
+
+
+async def _metric_batches(js: JetStreamContext, layout: Layout) -> list[dict[str, object]]:
+    sub = await js.subscribe(f"{layout.prefix}.metrics.>", ordered_consumer=True)
+    out = []
+    try:
+        while True:
+            msg = await sub.next_msg(timeout=1)
+            out.append(json.loads(msg.data))
+    except TimeoutError:
+        pass
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def test_sigterm_gives_the_running_job_back(
+    js: JetStreamContext,
+    nc: NatsClient,
+    layout: Layout,
+    tiny_model: Path,
+    service_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    campaign, jobs = _long_job(tiny_model, "sigterm", num_requests=300)
+    started = await _first_started(nc, layout)
+    events: list[dict[str, object]] = []
+
+    async def on_end(msg) -> None:  # type: ignore[no-untyped-def]
+        events.append(json.loads(msg.data))
+
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.failed", cb=on_end)
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.completed", cb=on_end)
+    env = {**service_env, "LLEM_SHUTDOWN_GRACE_S": "0"}
+    with service("llem-runner", ["run", "--runner-id", "polite"], env, tmp_path) as runner:
+        await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+        await asyncio.wait_for(started, 60)
+        os.killpg(runner.pid, signal.SIGTERM)
+        exit_code = await asyncio.wait_for(asyncio.to_thread(runner.wait), 60)
+    assert exit_code == 0, "a clean exit on SIGTERM"
+    failed = await _until(lambda: [e for e in events if e["type"] == "run.failed"], 10, "run.failed")
+    assert failed[0]["error_type"] == "ShuttingDown" and failed[0]["retryable"] is True
+    assert failed[0]["runner_id"] == "polite" and failed[0]["attempt"] == 1
+    # The job went back to the queue: another runner completes it as the next attempt.
+    with service("llem-runner", ["run", "--runner-id", "successor"], service_env, tmp_path):
+        done = await _until(lambda: [e for e in events if e["type"] == "run.completed"], 120, "run.completed")
+    assert (done[0]["runner_id"], done[0]["attempt"]) == ("successor", 2)
+    consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
+    assert consumer.num_ack_pending == 0 and consumer.num_pending == 0
+
+
+@pytest.mark.layout(runner_ttl_s=2)
+async def test_heartbeats_show_in_the_fleet_bucket_and_expire(
+    js: JetStreamContext, layout: Layout, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    kv = await js.key_value(layout.runners_kv.bucket)
+    env = {**service_env, "LLEM_HEARTBEAT_INTERVAL_S": "0.5"}
+    with service("llem-runner", ["run", "--runner-id", "beating"], env, tmp_path):
+        entry = await _until_async(lambda: _kv_get(kv, "beating"), 30)
+        beat = parse_event(entry)
+        assert beat.type == "runner.heartbeat" and beat.pools == ["cpu"]  # type: ignore[union-attr]
+    await asyncio.sleep(3.5)  # TTL 2 s after the last beat
+    assert await _kv_get(kv, "beating") is None
+
+
+async def _kv_get(kv, key: str) -> bytes | None:  # type: ignore[no-untyped-def]
+    try:
+        return (await kv.get(key)).value  # type: ignore[no-any-return]
+    except NotFoundError:
+        return None
+
+
+async def _until_async(fetch, timeout_s: float):  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        if (value := await fetch()) is not None:
+            return value
+        await asyncio.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+async def test_fence_lets_only_the_newest_attempt_own_a_job(js: JetStreamContext, layout: Layout) -> None:
+    fence = Fence(await js.key_value(layout.fencing_kv.bucket))
+    job, run1, run2 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert await fence.claim(job, run1, attempt=1)
+    assert await fence.owns(job, run1)
+    assert await fence.claim(job, run2, attempt=2)
+    assert not await fence.owns(job, run1), "the first attempt lost the job"
+    assert not await fence.claim(job, run1, attempt=1), "an older attempt cannot take it back"
+    assert await fence.owns(job, run2)
