@@ -29,6 +29,7 @@ class Sampler:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="llem-sampler", daemon=True)
+        self._error: Exception | None = None  # a meter failure (e.g. a lost GPU) voids the run
 
     def _take(self) -> None:
         now = datetime.now(UTC)
@@ -49,7 +50,15 @@ class Sampler:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.period_s):
-            self._take()
+            try:
+                self._take()
+            except Exception as exc:
+                self._error = exc
+                return
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
 
     def start(self) -> None:
         self._take()  # a reading exactly at the window start
@@ -62,9 +71,11 @@ class Sampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+        self._raise_if_failed()
         self._take()  # and one at the window end
 
     def drain(self) -> list[MetricSample]:
+        self._raise_if_failed()
         with self._lock:
             out, self._pending = self._pending, []
         return out

@@ -1,26 +1,42 @@
-"""Meters: a probe, a fixed-order factory, and the empty stand-in when nothing can measure."""
+"""Meters: probes, a fixed-order factory, and the empty stand-in when nothing can measure."""
 
 from __future__ import annotations
 
+import logging
 from typing import Literal
 
 from llem_runner.errors import BackendUnavailable
 from llem_runner.meters.base import Meter
 from llem_runner.meters.none import NoneMeter
 
+log = logging.getLogger(__name__)
+
 
 def create_meter(choice: Literal["auto", "nvml", "rapl", "none"]) -> Meter:
-    """`auto`: NVML when a GPU is visible, else the `none` meter (energy null, flagged)."""
+    """`auto`: NVML when a GPU is visible, else RAPL when readable, else the `none` meter (energy
+    null, flagged). An explicit choice that cannot measure here raises BackendUnavailable."""
     if choice == "none":
         return NoneMeter()
-    if choice == "rapl":
-        raise BackendUnavailable("the rapl meter is not implemented yet")
-    from llem_runner.meters.nvml import NvmlMeter, nvml_is_available
+    if choice in ("auto", "nvml"):
+        from llem_runner.meters import nvml  # lazy: the vendor libraries load only when asked for
 
-    if nvml_is_available():
-        return NvmlMeter()
-    if choice == "nvml":
-        raise BackendUnavailable("the job asks for the nvml meter, but NVML sees no GPU on this runner")
+        if nvml.nvml_is_available():
+            return nvml.NvmlMeter()
+        if choice == "nvml":
+            raise BackendUnavailable(
+                "the job asks for the nvml meter, but NVML is not available on this runner "
+                "(no NVIDIA driver, or no GPU visible)"
+            )
+    from llem_runner.meters import rapl
+
+    if rapl.rapl_is_available():
+        return rapl.RaplMeter()
+    if choice == "rapl":
+        raise BackendUnavailable(
+            f"the job asks for the rapl meter, but no RAPL package counter is readable under "
+            f"{rapl.POWERCAP_ROOT} (no powercap RAPL, or energy_uj readable by root only)"
+        )
+    log.warning("no energy meter available (neither NVML nor RAPL): energy will be null and flagged")
     return NoneMeter()
 
 

@@ -1,103 +1,174 @@
 """NVIDIA GPUs through NVML (`nvidia-ml-py`, module `pynvml`).
 
 Energy comes from the total-energy counter (mJ since driver load, Volta+); power, temperature,
-clocks, utilisation and memory are sampled. Every NVML error is translated here, at the boundary:
-a value that cannot be read is None, never a guess.
+clocks, throttle reasons, utilisation and memory are sampled. NVML errors are translated in one
+place (`_get` / `_must`): a value the device or driver does not offer is None, never a guess; any
+other error (a lost GPU above all) raises MeterError, because a run on a failing GPU must not be
+reported. The NVML module is injectable so the meter's logic can be tested without a GPU.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pynvml
 
 from llem_runner.errors import MeterError
 from llem_runner.meters.base import Meter
+from llem_runner.meters.cuda_visible import visible_indices
 from llem_schemas.measurement import GpuInfo, MetricSample
+
+__all__ = ["NvmlMeter", "nvml_is_available", "throttle_reason_names"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+#: Clocks-event reasons that mean the GPU was held back (not "GPU idle", application clocks,
+#: sync boost or display clocks).
+_THROTTLE_BITS = (
+    (pynvml.nvmlClocksEventReasonSwPowerCap, "sw_power_cap"),
+    (pynvml.nvmlClocksEventReasonHwSlowdown, "hw_slowdown"),
+    (pynvml.nvmlClocksEventReasonSwThermalSlowdown, "sw_thermal"),
+    (pynvml.nvmlClocksEventReasonHwThermalSlowdown, "hw_thermal"),
+    (pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown, "hw_power_brake"),
+)
 
-def nvml_is_available() -> bool:
-    """Probe: True when the NVML library loads and sees at least one GPU."""
+
+def throttle_reason_names(mask: int) -> list[str]:
+    """The real-throttling reasons set in an NVML clocks-event bitmask, in bit order."""
+    return [name for bit, name in _THROTTLE_BITS if mask & bit]
+
+
+def _shutdown(nvml: ModuleType) -> None:
     try:
-        pynvml.nvmlInit()
-    except pynvml.NVMLError as exc:
+        nvml.nvmlShutdown()
+    except nvml.NVMLError as exc:
+        log.debug("nvmlShutdown failed: %s", exc)
+
+
+def nvml_is_available(nvml: ModuleType | None = None) -> bool:
+    """Probe: True when the NVML library loads and sees at least one GPU."""
+    n = pynvml if nvml is None else nvml
+    try:
+        n.nvmlInit()
+    except n.NVMLError as exc:
         log.info("NVML not available: %s", exc)
         return False
     try:
-        return bool(pynvml.nvmlDeviceGetCount() > 0)
+        return bool(n.nvmlDeviceGetCount() > 0)
+    except n.NVMLError as exc:
+        log.info("NVML loaded but cannot count GPUs: %s", exc)
+        return False
     finally:
-        pynvml.nvmlShutdown()
+        _shutdown(n)
 
 
-def _or_none(read: Callable[..., T], *args: Any) -> T | None:
-    """Call an NVML getter; None when the device or driver does not support it."""
-    try:
-        return read(*args)
-    except pynvml.NVMLError:
-        return None
-
-
-def _visible_handles() -> list[Any]:
-    """NVML handles in the order CUDA sees them, honouring CUDA_VISIBLE_DEVICES."""
-    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    if visible is None or visible.strip() == "":
-        return [pynvml.nvmlDeviceGetHandleByIndex(i) for i in range(pynvml.nvmlDeviceGetCount())]
-    handles = []
-    for token in (t.strip() for t in visible.split(",")):
-        if token.startswith("MIG-"):
-            raise MeterError(
-                f"CUDA_VISIBLE_DEVICES names MIG instance {token}: NVML reports energy per physical GPU, "
-                "not per MIG instance, so llem refuses to attribute it. Run on a whole GPU."
-            )
-        if token.startswith("GPU-"):
-            handles.append(pynvml.nvmlDeviceGetHandleByUUID(token))
-        elif token.isdigit():
-            handles.append(pynvml.nvmlDeviceGetHandleByIndex(int(token)))
-        else:
-            break  # CUDA stops at the first invalid entry
-    return handles
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class NvmlMeter(Meter):
     name = "nvml"
 
-    def __init__(self) -> None:
+    def __init__(self, nvml: ModuleType | None = None) -> None:
+        n = self._nvml = pynvml if nvml is None else nvml
+        self._unsupported = frozenset(
+            {n.NVML_ERROR_NOT_SUPPORTED, n.NVML_ERROR_NO_PERMISSION, n.NVML_ERROR_FUNCTION_NOT_FOUND}
+        )
+        self._must(None, "initialise NVML", n.nvmlInit)
         try:
-            pynvml.nvmlInit()
-            self._handles = _visible_handles()
-        except pynvml.NVMLError as exc:
-            raise MeterError(f"NVML failed to initialise: {exc}") from exc
-        self._has_counter = [
-            _or_none(pynvml.nvmlDeviceGetTotalEnergyConsumption, h) is not None for h in self._handles
-        ]
+            self._handles = self._visible_handles()
+            self._has_counter = [
+                self._get(i, "total energy", n.nvmlDeviceGetTotalEnergyConsumption, h) is not None
+                for i, h in enumerate(self._handles)
+            ]
+            self._throttle_fn = self._throttle_getter()
+        except BaseException:
+            self.close()
+            raise
         for index, has in enumerate(self._has_counter):
             if not has:
                 log.warning(
                     "GPU %d has no total-energy counter: energy falls back to integrated power", index
                 )
 
+    # -- the error boundary: every NVML read goes through one of these two -----------------------
+
+    def _get(self, gpu: int | None, what: str, fn: Callable[..., T], *args: Any) -> T | None:
+        """An optional value: None when not supported / not permitted / not in this driver."""
+        try:
+            return fn(*args)
+        except self._nvml.NVMLError as exc:
+            self._translate(gpu, what, exc)
+            return None
+
+    def _must(self, gpu: int | None, what: str, fn: Callable[..., T], *args: Any) -> T:
+        """A value the meter cannot work without: any NVML error raises MeterError."""
+        try:
+            return fn(*args)
+        except self._nvml.NVMLError as exc:
+            raise self._error(gpu, what, exc) from exc
+
+    def _translate(self, gpu: int | None, what: str, exc: Any) -> None:
+        """Not supported / not permitted / not in this driver: nothing to do; anything else raises."""
+        if exc.value in self._unsupported:
+            return
+        raise self._error(gpu, what, exc) from exc
+
+    @staticmethod
+    def _error(gpu: int | None, what: str, exc: Any) -> MeterError:
+        where = f"GPU {gpu}" if gpu is not None else "NVML"
+        return MeterError(f"{where}: {what} failed: {exc} (NVML error {exc.value})")
+
+    # -- discovery --------------------------------------------------------------------------------
+
+    def _visible_handles(self) -> list[Any]:
+        """NVML handles in the order CUDA sees them, honouring CUDA_VISIBLE_DEVICES."""
+        n = self._nvml
+        count = self._must(None, "count GPUs", n.nvmlDeviceGetCount)
+        every = [
+            self._must(None, f"get the handle of NVML device {i}", n.nvmlDeviceGetHandleByIndex, i)
+            for i in range(count)
+        ]
+        uuids = [
+            _text(self._must(None, f"read the UUID of NVML device {i}", n.nvmlDeviceGetUUID, h))
+            for i, h in enumerate(every)
+        ]
+        return [every[i] for i in visible_indices(uuids)]
+
+    def _throttle_getter(self) -> Callable[[Any], int]:
+        """Clocks-event reasons (driver 535+), else the older, deprecated throttle-reasons call."""
+        n = self._nvml
+        old: Callable[[Any], int] = n.nvmlDeviceGetCurrentClocksThrottleReasons
+        new: Callable[[Any], int] | None = getattr(n, "nvmlDeviceGetCurrentClocksEventReasons", None)
+        if new is None or not self._handles:
+            return old
+        try:
+            new(self._handles[0])
+        except n.NVMLError as exc:
+            if exc.value == n.NVML_ERROR_FUNCTION_NOT_FOUND:
+                return old
+        return new
+
     @property
     def has_energy_counter(self) -> bool:
         return bool(self._handles) and all(self._has_counter)
 
     def devices(self) -> list[GpuInfo]:
-        out = []
-        for index, h in enumerate(self._handles):
-            mem = _or_none(pynvml.nvmlDeviceGetMemoryInfo, h)
-            limit_mw = _or_none(pynvml.nvmlDeviceGetEnforcedPowerLimit, h)
-            mig = _or_none(pynvml.nvmlDeviceGetMigMode, h)
+        n, out = self._nvml, []
+        for i, h in enumerate(self._handles):
+            mem = self._get(i, "memory info", n.nvmlDeviceGetMemoryInfo, h)
+            limit_mw = self._get(i, "power limit", n.nvmlDeviceGetEnforcedPowerLimit, h)
+            mig = self._get(i, "MIG mode", n.nvmlDeviceGetMigMode, h)
             out.append(
                 GpuInfo(
-                    index=index,
-                    name=str(pynvml.nvmlDeviceGetName(h)),
-                    uuid=str(pynvml.nvmlDeviceGetUUID(h)),
+                    index=i,
+                    name=_text(self._must(i, "read name", n.nvmlDeviceGetName, h)),
+                    uuid=_text(self._must(i, "read UUID", n.nvmlDeviceGetUUID, h)),
                     memory_total_bytes=int(mem.total) if mem is not None else None,
                     power_limit_w=limit_mw / 1000 if limit_mw is not None else None,
                     mig_enabled=bool(mig[0]) if mig is not None else None,
@@ -106,47 +177,60 @@ class NvmlMeter(Meter):
         return out
 
     def driver_info(self) -> dict[str, str | None]:
-        cuda = _or_none(pynvml.nvmlSystemGetCudaDriverVersion)
+        n = self._nvml
+        driver = self._get(None, "driver version", n.nvmlSystemGetDriverVersion)
+        cuda = self._get(None, "CUDA driver version", n.nvmlSystemGetCudaDriverVersion)
+        version = self._get(None, "NVML version", n.nvmlSystemGetNVMLVersion)
         return {
-            "gpu_driver_version": _or_none(lambda: str(pynvml.nvmlSystemGetDriverVersion())),
+            "gpu_driver_version": _text(driver) if driver is not None else None,
             "cuda_driver_version": f"{cuda // 1000}.{cuda % 1000 // 10}" if cuda else None,
-            "nvml_version": _or_none(lambda: str(pynvml.nvmlSystemGetNVMLVersion())),
+            "nvml_version": _text(version) if version is not None else None,
         }
 
-    def _power_fields_w(self, h: Any) -> tuple[float | None, float | None]:
-        fields = _or_none(
-            pynvml.nvmlDeviceGetFieldValues,
-            h,
-            [pynvml.NVML_FI_DEV_POWER_INSTANT, pynvml.NVML_FI_DEV_POWER_AVERAGE],
-        )
-        if fields is None:
-            return None, None
-        values = [f.value.uiVal / 1000 if f.nvmlReturn == pynvml.NVML_SUCCESS else None for f in fields]
+    # -- sampling ---------------------------------------------------------------------------------
+
+    def _power_w(self, i: int, h: Any) -> tuple[float | None, float | None]:
+        """(instant, driver-averaged) board power: field values where supported, else power usage."""
+        n = self._nvml
+        ids = [n.NVML_FI_DEV_POWER_INSTANT, n.NVML_FI_DEV_POWER_AVERAGE]
+        fields = self._get(i, "power fields", n.nvmlDeviceGetFieldValues, h, ids) or []
+        values: list[float | None] = [None, None]
+        for slot, f in enumerate(fields[:2]):
+            if f.nvmlReturn == n.NVML_SUCCESS:
+                values[slot] = f.value.uiVal / 1000
+            else:
+                self._translate(i, "power field", n.NVMLError(f.nvmlReturn))
+        if values[0] is None:
+            usage_mw = self._get(i, "power usage", n.nvmlDeviceGetPowerUsage, h)
+            values[0] = usage_mw / 1000 if usage_mw is not None else None
         return values[0], values[1]
 
+    def _sample(self, at: datetime, i: int, h: Any) -> MetricSample:
+        n = self._nvml
+        power_w, power_avg_w = self._power_w(i, h)
+        energy_mj = (
+            self._get(i, "total energy", n.nvmlDeviceGetTotalEnergyConsumption, h)
+            if self._has_counter[i]
+            else None
+        )
+        util = self._get(i, "utilisation", n.nvmlDeviceGetUtilizationRates, h)
+        mem = self._get(i, "memory info", n.nvmlDeviceGetMemoryInfo, h)
+        return MetricSample(
+            sampled_at=at,
+            gpu_index=i,
+            power_w=power_w,
+            power_avg_w=power_avg_w,
+            energy_counter_j=energy_mj / 1000 if energy_mj is not None else None,
+            temperature_c=self._get(i, "temperature", n.nvmlDeviceGetTemperature, h, n.NVML_TEMPERATURE_GPU),
+            gpu_utilization_pct=float(util.gpu) if util is not None else None,
+            memory_used_bytes=int(mem.used) if mem is not None else None,
+            sm_clock_mhz=self._get(i, "SM clock", n.nvmlDeviceGetClockInfo, h, n.NVML_CLOCK_SM),
+            memory_clock_mhz=self._get(i, "memory clock", n.nvmlDeviceGetClockInfo, h, n.NVML_CLOCK_MEM),
+            throttle_reasons=self._get(i, "throttle reasons", self._throttle_fn, h),
+        )
+
     def read(self, at: datetime) -> list[MetricSample]:
-        samples = []
-        for index, h in enumerate(self._handles):
-            instant_w, average_w = self._power_fields_w(h)
-            usage_mw = _or_none(pynvml.nvmlDeviceGetPowerUsage, h)
-            energy_mj = _or_none(pynvml.nvmlDeviceGetTotalEnergyConsumption, h)
-            util = _or_none(pynvml.nvmlDeviceGetUtilizationRates, h)
-            mem = _or_none(pynvml.nvmlDeviceGetMemoryInfo, h)
-            samples.append(
-                MetricSample(
-                    sampled_at=at,
-                    gpu_index=index,
-                    power_w=instant_w if instant_w is not None else (usage_mw / 1000 if usage_mw else None),
-                    power_avg_w=average_w,
-                    energy_counter_j=energy_mj / 1000 if energy_mj is not None else None,
-                    temperature_c=_or_none(pynvml.nvmlDeviceGetTemperature, h, pynvml.NVML_TEMPERATURE_GPU),
-                    gpu_utilization_pct=float(util.gpu) if util is not None else None,
-                    memory_used_bytes=int(mem.used) if mem is not None else None,
-                    sm_clock_mhz=_or_none(pynvml.nvmlDeviceGetClockInfo, h, pynvml.NVML_CLOCK_SM),
-                    memory_clock_mhz=_or_none(pynvml.nvmlDeviceGetClockInfo, h, pynvml.NVML_CLOCK_MEM),
-                )
-            )
-        return samples
+        return [self._sample(at, i, h) for i, h in enumerate(self._handles)]
 
     def close(self) -> None:
-        _or_none(pynvml.nvmlShutdown)
+        _shutdown(self._nvml)
