@@ -4,7 +4,7 @@ UV := $(shell scripts/ensure-uv.sh)
 SYNC := --locked --all-packages --extra tiny-model
 RUN := $(UV) run $(SYNC)
 
-.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check
+.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter
 
 help:
 	@echo "make demo       start the local stack and run the skeleton campaign"
@@ -45,3 +45,6 @@ demo-down: install
 
 gpu-check:
 	scripts/gpu-check.sh
+
+bench-meter: install
+	$(RUN) python bench/bench_meter.py

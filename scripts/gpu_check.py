@@ -1,31 +1,31 @@
-"""GPU check: exercise the runner's NVML meter, sampler and energy summary on a real GPU.
+"""GPU check: the runner's NVML meter, sampler and energy accounting on a real GPU, around a known load.
 
-Run by scripts/gpu-check.sh. Measures an idle window and a loaded window (bf16 matrix products
-through PyTorch when it is installed) and prints what the meter saw, as JSON. Exits 2 without a GPU.
+Run by scripts/gpu-check.sh. Prints JSON: devices and driver; an idle window; the same bf16 matrix
+load with the sampler off and on (throughput both ways: the meter's overhead on the work); counter
+energy vs integrated power energy and their disagreement; the achieved sampling rate; the cost of one
+meter read. Exits 2 without a GPU.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from llem_runner.meters.nvml import NvmlMeter, nvml_is_available
 from llem_runner.sampler import Sampler, TokenCounters
-from llem_runner.summary import summarize
-from llem_schemas import MeasurementProtocol
+from llem_runner.windows import energy_in_window
 
-PERIOD_MS = 100
+PERIOD_S = 0.1
 
 
-def _window(meter: NvmlMeter, seconds: float, work: Any = None) -> dict[str, Any]:
-    sampler = Sampler(meter, PERIOD_MS / 1000, TokenCounters())
-    sampler.start()
-    start = datetime.now(UTC)
+def _loop(seconds: float, work: Callable[[], None] | None) -> int:
     deadline = time.monotonic() + seconds
     iterations = 0
     while time.monotonic() < deadline:
@@ -34,29 +34,60 @@ def _window(meter: NvmlMeter, seconds: float, work: Any = None) -> dict[str, Any
         else:
             work()
             iterations += 1
+    return iterations
+
+
+def _metered(meter: NvmlMeter, seconds: float, work: Callable[[], None] | None) -> dict[str, Any]:
+    sampler = Sampler(meter, PERIOD_S, TokenCounters())
+    sampler.start()
+    start = datetime.now(UTC)
+    iterations = _loop(seconds, work)
     sampler.stop()
     end = datetime.now(UTC)
-    summary = summarize(
-        [], sampler.all_samples, start, end, "nvml", MeasurementProtocol(sampling_period_ms=PERIOD_MS)
+    samples = sampler.all_samples
+    window = energy_in_window(samples, start, end)
+    duration = (end - start).total_seconds()
+    disagreement = (
+        abs(window.integrated_j - window.counter_j) / window.counter_j * 100
+        if window.counter_j and window.integrated_j is not None
+        else None
     )
-    temps = [s.temperature_c for s in sampler.all_samples if s.temperature_c is not None]
-    clocks = [s.sm_clock_mhz for s in sampler.all_samples if s.sm_clock_mhz is not None]
+    temps = [s.temperature_c for s in samples if s.temperature_c is not None]
     return {
-        "duration_s": round(summary.duration_s, 3),
-        "samples": summary.measurement.samples,
-        "energy_j": summary.energy_j,
-        "energy_source": summary.measurement.energy_source,
-        "avg_power_w": summary.avg_power_w,
-        "peak_power_w": summary.peak_power_w,
+        "duration_s": round(duration, 3),
+        "iterations_per_s": iterations / duration if work else None,
+        "samples": len(samples),
+        "achieved_sampling_hz": round(len({s.sampled_at for s in samples}) / duration, 2),
+        "counter_energy_j": window.counter_j,
+        "integrated_energy_j": window.integrated_j,
+        "counter_vs_integrated_pct": disagreement,
+        "avg_power_w_from_counter": window.counter_j / duration if window.counter_j else None,
+        "peak_power_w": max((s.power_w for s in samples if s.power_w is not None), default=None),
         "temperature_c_first_last": [temps[0], temps[-1]] if temps else None,
-        "sm_clock_mhz_max": max(clocks) if clocks else None,
-        "quality_flags": [f.model_dump(mode="json") for f in summary.quality_flags],
-        "work_iterations": iterations,
-        "first_sample": sampler.all_samples[0].model_dump(mode="json"),
+        "sm_clock_mhz_max": max(
+            (s.sm_clock_mhz for s in samples if s.sm_clock_mhz is not None), default=None
+        ),
+        "throttle_reasons_seen": sorted(
+            {s.throttle_reasons for s in samples if s.throttle_reasons is not None}
+        ),
     }
 
 
-def _matmul_work() -> Any:
+def _read_cost_ms(meter: NvmlMeter, reads: int = 100) -> dict[str, float]:
+    costs = []
+    for _ in range(reads):
+        t0 = time.perf_counter()
+        meter.read(datetime.now(UTC))
+        costs.append((time.perf_counter() - t0) * 1000)
+    return {
+        "mean": statistics.mean(costs),
+        "p50": statistics.median(costs),
+        "max": max(costs),
+        "share_of_period_pct": statistics.mean(costs) / (PERIOD_S * 1000) * 100,
+    }
+
+
+def _matmul_work() -> Callable[[], None] | None:
     try:
         import torch
     except ImportError:
@@ -65,7 +96,7 @@ def _matmul_work() -> Any:
     b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
 
     def work() -> None:
-        for _ in range(20):
+        for _ in range(10):
             a @ b
         torch.cuda.synchronize()
 
@@ -82,10 +113,20 @@ def main() -> int:
         "driver": meter.driver_info(),
         "has_energy_counter": meter.has_energy_counter,
         "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "sampling_period_ms": PERIOD_S * 1000,
+        "meter_read_cost_ms": _read_cost_ms(meter),
+        "idle": _metered(meter, 5.0, None),
     }
-    report["idle"] = _window(meter, 5.0)
     work = _matmul_work()
-    report["load"] = _window(meter, 10.0, work) if work else "torch not installed: no load window"
+    if work is None:
+        report["load"] = "torch not installed: no load windows"
+    else:
+        _loop(3.0, work)  # warm the GPU up to a steady clock
+        off = _loop(8.0, work) / 8.0
+        on = _metered(meter, 8.0, work)
+        report["load_unmetered_iterations_per_s"] = off
+        report["load_metered"] = on
+        report["meter_overhead_on_load_pct"] = (1 - on["iterations_per_s"] / off) * 100
     meter.close()
     text = json.dumps(report, indent=2)
     print(text)

@@ -53,6 +53,7 @@ class JobExecution:
         keepalive_interval_s: float,
         model_dir: Path | None = None,
         state_dir: Path | None = None,
+        backend_factory: Callable[..., Backend] = create_backend,
     ) -> None:
         self.job, self.ident, self.emit, self.keepalive = job, ident, emit, keepalive
         self.keepalive_interval_s = keepalive_interval_s
@@ -60,6 +61,7 @@ class JobExecution:
         self.state_dir = state_dir
         self._seq = 0
         self._stop = threading.Event()
+        self._backend_factory = backend_factory
 
     def _ids(self) -> dict[str, object]:
         return {
@@ -174,7 +176,7 @@ class JobExecution:
         job, protocol = self.job, self.job.protocol
         prompts = load_prompts(job.workload.prompt_set)
         meter = create_meter(protocol.meter)
-        backend = create_backend(job.backend, self.model_dir)
+        backend = self._backend_factory(job.backend, self.model_dir)
         try:
             baseline = await self._blocking(lambda: self._baseline(meter))
             await self._blocking(backend.start)
