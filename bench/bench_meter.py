@@ -39,7 +39,7 @@ from llem_schemas import JobSpec, MeasurementProtocol, Workload
 from llem_schemas import LlamaCppBackend as LlamaCppConfig
 from llem_schemas.subjects import Layout
 
-PAIRS = 10
+PAIRS = 20
 WORKLOAD = Workload(num_requests=500, max_output_tokens=32, ignore_eos=True)
 
 

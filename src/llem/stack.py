@@ -115,7 +115,11 @@ def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
     nats_server = NatsServer(data_dir / "nats").start()
-    pg = PostgresServer(data_dir / "postgres").start()
+    try:
+        pg = PostgresServer(data_dir / "postgres").start()
+    except Exception:
+        nats_server.stop()  # leave nothing running behind a failed start
+        raise
     assert nats_server.pid is not None
     state = StackState(
         data_dir=str(data_dir),
