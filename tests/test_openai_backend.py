@@ -7,6 +7,7 @@ default it ends an in-flight stream early (with a clean `[DONE]`) as soon as ano
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,13 +19,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
+from nats.js import JetStreamContext
 
 from llem.devstack.ports import free_port
 from llem_runner.backends import create_backend
 from llem_runner.backends.openai import OpenAIBackend, _Stream
 from llem_runner.errors import BackendError, JobRejected
+from llem_scheduler.demo import skeleton_jobs, submit
+from llem_schemas import JobQueued, MeasurementProtocol, Workload
 from llem_schemas.jobs import OpenAICompatibleBackend
+from llem_schemas.subjects import Layout
+
+from .processes import service
 
 API_KEY = "test-key-123"
 KEY_ENV = "LLEM_TEST_OPENAI_API_KEY"
@@ -195,3 +203,44 @@ def test_usage_chunk_wins_over_chunk_count() -> None:
     assert result.ttft_ms == 1000
     assert result.itl_ms == [3000]
     assert result.error is None
+
+
+@pytest.mark.e2e
+async def test_an_openai_job_runs_end_to_end_through_nats(
+    server: Server,
+    js: JetStreamContext,
+    layout: Layout,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """A runner pulls an `openai` job from JetStream and drives the real server at concurrency 2."""
+    campaign, jobs = skeleton_jobs("unused", "cpu", name="openai-e2e")
+    job = jobs[0].job.model_copy(
+        update={
+            "backend": _config(server.base_url),
+            "workload": Workload(num_requests=6, max_output_tokens=8, concurrency=2),
+            "protocol": MeasurementProtocol(meter="none", warmup_requests=1),
+        }
+    )
+    env = {**service_env, KEY_ENV: API_KEY}
+    with (
+        service("llem-ingest", ["run"], service_env, tmp_path),
+        service("llem-runner", ["run"], env, tmp_path),
+    ):
+        await submit(js, layout, campaign, [JobQueued(event_id=jobs[0].event_id, job=job)])
+        loop = asyncio.get_running_loop()
+        deadline, rows = loop.time() + 90, []
+        while not rows and loop.time() < deadline:
+            with psycopg.connect(database_url) as conn:
+                rows = conn.execute(
+                    "SELECT backend, model, status, output_tokens, summary FROM runs "
+                    "WHERE status <> 'running'"
+                ).fetchall()
+            await asyncio.sleep(0.25)
+    assert rows, "the openai run did not finish"
+    backend, model, status, output_tokens, summary = rows[0]
+    assert (backend, model, status) == ("openai", MODEL, "completed")
+    assert 0 < output_tokens <= 6 * 8
+    assert summary["requests_total"] == 6 and summary["requests_failed"] == 0
+    assert summary["steady_state"] is not None, "concurrency 2 was reached while requests were queued"
