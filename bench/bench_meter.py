@@ -59,19 +59,22 @@ class _Loaded(LlamaCppBackend):
         pass
 
 
-def _off(backend: LlamaCppBackend, prompts: list[str]) -> float:
+Result = tuple[float, float]  # (output tokens/s, this process's CPU ms per output token)
+
+
+def _off(backend: LlamaCppBackend, prompts: list[str]) -> Result:
     tokens = 0
 
     def done(r: RequestResult) -> None:
         nonlocal tokens
         tokens += r.output_tokens
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     run_load(backend, WORKLOAD, prompts, done)
-    return tokens / (time.perf_counter() - t0)
+    return tokens / (time.perf_counter() - t0), (time.process_time() - c0) * 1000 / tokens
 
 
-async def _on(backend: LlamaCppBackend, job: JobSpec, publisher: EventPublisher) -> float:
+async def _on(backend: LlamaCppBackend, job: JobSpec, publisher: EventPublisher) -> Result:
     async def keepalive() -> None:
         pass
 
@@ -79,10 +82,12 @@ async def _on(backend: LlamaCppBackend, job: JobSpec, publisher: EventPublisher)
     execution = JobExecution(
         job, ident, publisher.publish, keepalive, 10.0, backend_factory=lambda *_args: backend
     )
+    c0 = time.process_time()
     completed = await execution.run()
+    cpu_ms = (time.process_time() - c0) * 1000
     tps = completed.summary.output_tokens_per_s
     assert tps is not None
-    return tps
+    return tps, cpu_ms / completed.summary.output_tokens
 
 
 async def main() -> None:
@@ -124,7 +129,7 @@ async def main() -> None:
         for _ in range(PAIRS):
             order = ["off", "on"]
             rng.shuffle(order)
-            result: dict[str, float] = {}
+            result: dict[str, Result] = {}
             for mode in order:
                 result[mode] = _off(backend, prompts) if mode == "off" else await _on(backend, job, publisher)
             pairs.append(result)
@@ -132,7 +137,8 @@ async def main() -> None:
         inner.stop()
     finally:
         server.stop()
-    ratios = [p["on"] / p["off"] for p in pairs]
+    ratios = [p["on"][0] / p["off"][0] for p in pairs]
+    cpu_ratios = [p["on"][1] / p["off"][1] for p in pairs]
     overhead_pct = [(1 - r) * 100 for r in ratios]
     report = {
         "benchmark": "meter",
@@ -149,7 +155,14 @@ async def main() -> None:
             "sampling_hz": 10,
             "meter": "none (no GPU here); sampler thread + metric batches to JetStream with PubAck",
         },
-        "tokens_per_s": {"off": [p["off"] for p in pairs], "on": [p["on"] for p in pairs]},
+        "tokens_per_s": {"off": [p["off"][0] for p in pairs], "on": [p["on"][0] for p in pairs]},
+        "cpu_ms_per_token": {"off": [p["off"][1] for p in pairs], "on": [p["on"][1] for p in pairs]},
+        "cpu_per_token_ratio_on_over_off": {
+            "median": statistics.median(cpu_ratios),
+            "quartiles": statistics.quantiles(cpu_ratios, n=4),
+            "min": min(cpu_ratios),
+            "max": max(cpu_ratios),
+        },
         "ratio_on_over_off": {
             "values": ratios,
             "median": statistics.median(ratios),
@@ -160,7 +173,7 @@ async def main() -> None:
         },
         "run_to_run_cv_pct": {
             mode: statistics.stdev(v) / statistics.mean(v) * 100
-            for mode, v in (("off", [p["off"] for p in pairs]), ("on", [p["on"] for p in pairs]))
+            for mode, v in (("off", [p["off"][0] for p in pairs]), ("on", [p["on"][0] for p in pairs]))
         },
         "overhead_pct": {
             "median": statistics.median(overhead_pct),
@@ -172,7 +185,8 @@ async def main() -> None:
     out = Path(__file__).parent / "results" / "meter.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: report[k] for k in ("tokens_per_s", "ratio_on_over_off", "overhead_pct")}, indent=2))
+    keys = ("ratio_on_over_off", "cpu_per_token_ratio_on_over_off", "overhead_pct", "run_to_run_cv_pct")
+    print(json.dumps({k: report[k] for k in keys}, indent=2))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ class LlamaCppBackend(Backend):
                 model_path=str(self.model_path),
                 n_ctx=self.config.n_ctx,
                 n_threads=self.config.n_threads,
+                n_threads_batch=self.config.n_threads,  # else prompt eval spins on every core
                 n_gpu_layers=self.config.n_gpu_layers,
                 seed=self.config.seed,
                 verbose=False,
