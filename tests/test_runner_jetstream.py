@@ -257,3 +257,59 @@ async def test_fence_lets_only_the_newest_attempt_own_a_job(js: JetStreamContext
     assert not await fence.owns(job, run1), "the first attempt lost the job"
     assert not await fence.claim(job, run1, attempt=1), "an older attempt cannot take it back"
     assert await fence.owns(job, run2)
+
+
+@pytest.mark.layout(job_ack_wait_s=3)
+async def test_a_cut_off_runner_that_lost_its_job_publishes_no_completion(
+    js: JetStreamContext,
+    nc: NatsClient,
+    layout: Layout,
+    nats_server: NatsServer,
+    tiny_model: Path,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """Runner A is cut off longer than AckWait; the job goes to B (attempt 2). When A comes back and
+    finishes, the fence stops its completion: exactly one completed run counts, B's."""
+    proxy = TcpProxy(free_port(), nats_server.port)
+    await proxy.start()
+    campaign, jobs = _long_job(tiny_model, "fenced", num_requests=1200)
+    started = await _first_started(nc, layout)
+    env_a = {**service_env, "LLEM_NATS_URL": f"nats://127.0.0.1:{proxy.listen_port}"}
+    try:
+        with (
+            service("llem-ingest", ["run"], service_env, tmp_path),
+            service("llem-runner", ["run", "--runner-id", "cut-off"], env_a, tmp_path),
+        ):
+            await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+            await asyncio.wait_for(started, 60)
+            await proxy.cut()
+            with service("llem-runner", ["run", "--runner-id", "takeover"], service_env, tmp_path):
+                await _until(
+                    lambda: _rows(database_url, "SELECT 1 FROM runs WHERE runner_id = 'takeover'"),
+                    60,
+                    "the second attempt to start",
+                )
+                await proxy.start()  # A reconnects while B runs
+                await _until(
+                    lambda: _rows(
+                        database_url, "SELECT 1 FROM runs WHERE runner_id = 'cut-off' AND status = 'failed'"
+                    ),
+                    180,
+                    "A to give up its void run",
+                )
+                await _until(
+                    lambda: _rows(
+                        database_url,
+                        "SELECT 1 FROM runs WHERE runner_id = 'takeover' AND status = 'completed'",
+                    ),
+                    180,
+                    "B to complete",
+                )
+    finally:
+        await proxy.stop()
+    rows = _rows(
+        database_url, "SELECT runner_id, attempt, status, failure_type, superseded FROM runs ORDER BY attempt"
+    )
+    assert rows == [("cut-off", 1, "failed", "Superseded", True), ("takeover", 2, "completed", None, False)]
