@@ -24,6 +24,20 @@ class SpooledMessage:
     msg_id: str
     payload: bytes
 
+    def to_line(self) -> str:
+        doc = {
+            "subject": self.subject,
+            "stream": self.stream,
+            "msg_id": self.msg_id,
+            "payload": base64.b64encode(self.payload).decode(),
+        }
+        return json.dumps(doc) + "\n"
+
+    @classmethod
+    def from_line(cls, line: str) -> SpooledMessage:
+        doc = json.loads(line)
+        return cls(doc["subject"], doc["stream"], doc["msg_id"], base64.b64decode(doc["payload"]))
+
 
 class Spool:
     def __init__(self, path: Path, max_bytes: int) -> None:
@@ -37,20 +51,10 @@ class Spool:
         return self.path.stat().st_size if self.path.exists() else 0
 
     def __len__(self) -> int:
-        return len(self.read())
+        return len(self.read()) if self.size_bytes() else 0
 
     def append(self, message: SpooledMessage) -> bool:
-        line = (
-            json.dumps(
-                {
-                    "subject": message.subject,
-                    "stream": message.stream,
-                    "msg_id": message.msg_id,
-                    "payload": base64.b64encode(message.payload).decode(),
-                }
-            )
-            + "\n"
-        )
+        line = message.to_line()
         with self._lock:
             if self.size_bytes() + len(line) > self.max_bytes:
                 self.dropped += 1
@@ -69,34 +73,12 @@ class Spool:
     def read(self) -> list[SpooledMessage]:
         if not self.path.exists():
             return []
-        out = []
-        for line in self.path.read_text().splitlines():
-            if line.strip():
-                doc = json.loads(line)
-                out.append(
-                    SpooledMessage(
-                        doc["subject"], doc["stream"], doc["msg_id"], base64.b64decode(doc["payload"])
-                    )
-                )
-        return out
+        return [SpooledMessage.from_line(line) for line in self.path.read_text().splitlines() if line.strip()]
 
     def remove_first(self, count: int) -> None:
         """Drop the first `count` messages (they have been delivered)."""
         with self._lock:
             rest = self.read()[count:]
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(
-                "".join(
-                    json.dumps(
-                        {
-                            "subject": m.subject,
-                            "stream": m.stream,
-                            "msg_id": m.msg_id,
-                            "payload": base64.b64encode(m.payload).decode(),
-                        }
-                    )
-                    + "\n"
-                    for m in rest
-                )
-            )
+            tmp.write_text("".join(m.to_line() for m in rest))
             tmp.replace(self.path)
