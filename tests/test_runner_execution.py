@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import uuid
 from pathlib import Path
 
@@ -87,3 +89,32 @@ async def test_missing_model_is_rejected_not_retried(tmp_path: Path) -> None:
     with pytest.raises(JobRejected, match="model file not found"):
         await _run(_job(tmp_path / "missing.gguf"))
     assert not JobRejected.retryable
+
+
+async def test_repetitions_are_measured_separately_and_summarised(tiny_model: Path, tmp_path: Path) -> None:
+    import hashlib
+
+    job = _job(tiny_model, ignore_eos=True).model_copy(
+        update={
+            "protocol": MeasurementProtocol(
+                meter="none", sampling_period_ms=20, warmup_requests=0, repetitions=3, cooldown_s=0.05
+            )
+        }
+    )
+    events, _ = await _run(job)
+    started, completed = events[0], events[-1]
+    assert isinstance(started, RunStarted) and isinstance(completed, RunCompleted)
+    assert (
+        started.fingerprint.model_sha256
+        == hashlib.sha256(await asyncio.to_thread(tiny_model.read_bytes)).hexdigest()
+    )
+    summary = completed.summary
+    assert [r.repetition for r in summary.repetitions] == [0, 1, 2]
+    assert all(r.output_tokens == 3 * 8 for r in summary.repetitions)
+    assert summary.output_tokens == 3 * 3 * 8 and summary.requests_total == 9
+    windows = [(r.window_start, r.window_end) for r in summary.repetitions]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(windows)), "repetitions do not overlap"
+    assert (windows[1][0] - windows[0][1]).total_seconds() >= 0.05, "the cooldown separates them"
+    stats = summary.repetition_stats["output_tokens_per_s"]
+    assert stats.n == 3 and stats.std is not None
+    assert "energy_j" not in summary.repetition_stats, "no energy without a meter: no made-up spread"
