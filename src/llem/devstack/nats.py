@@ -42,6 +42,7 @@ class NatsServer:
     port: int = 0
     monitor_port: int = 0
     sync_interval: str = "1s"
+    token: str | None = None  # when set, clients must authenticate with this token
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -56,10 +57,12 @@ class NatsServer:
         store = self.data_dir / "jetstream"
         store.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats-server.conf"
+        auth = f"authorization {{\n  token: {self.token!r}\n}}\n" if self.token else ""
         conf.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"http: 127.0.0.1:{self.monitor_port}\n"
             f"max_payload: 8MB\n"
+            f"{auth}"
             f"jetstream {{\n  store_dir: {str(store)!r}\n  sync_interval: {self.sync_interval!r}\n}}\n"
         )
         return conf

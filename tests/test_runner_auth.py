@@ -1,0 +1,66 @@
+"""The runner authenticates to a NATS server that requires it (here a token; creds and nkeys go
+through the same connection options)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nats
+import pytest
+
+from llem.devstack import NatsServer
+from llem_scheduler.bootstrap import bootstrap
+from llem_schemas.subjects import Layout
+
+from .processes import service
+
+pytestmark = pytest.mark.e2e
+TOKEN = "s3cret-test-token"
+
+
+@pytest.fixture
+async def secured_nats() -> AsyncIterator[NatsServer]:
+    path = Path(tempfile.mkdtemp(prefix="llem-auth-"))
+    server = NatsServer(path, token=TOKEN).start()
+    yield server
+    server.stop()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+async def test_runner_connects_with_a_token_and_is_refused_without(
+    secured_nats: NatsServer, tmp_path: Path
+) -> None:
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await asyncio.wait_for(nats.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2), 10)
+    nc = await nats.connect(secured_nats.url, token=TOKEN)
+    js = nc.jetstream()
+    layout = Layout(prefix=f"t{uuid.uuid4().hex[:12]}")
+    await bootstrap(js, layout, ["cpu"])
+    kv = await js.key_value(layout.runners_kv.bucket)
+    env = {
+        "LLEM_PREFIX": layout.prefix,
+        "LLEM_STATE_DIR": str(tmp_path / "state"),
+        "LLEM_HEARTBEAT_INTERVAL_S": "0.5",
+    }
+
+    env = {**os.environ, **env}
+    args = ["run", "--nats", secured_nats.url, "--token", TOKEN, "--pool", "cpu", "--runner-id", "authed"]
+    try:
+        with service("llem-runner", args, env, tmp_path):
+            for _ in range(100):
+                try:
+                    entry = await kv.get("authed")
+                    break
+                except nats.js.errors.NotFoundError:
+                    await asyncio.sleep(0.2)
+            else:
+                raise AssertionError("no heartbeat from the authenticated runner")
+        assert b'"runner_id":"authed"' in (entry.value or b"")
+    finally:
+        await nc.close()
