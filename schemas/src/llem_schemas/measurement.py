@@ -171,7 +171,7 @@ class RunSummary(Model):
     duration_s: float = Field(ge=0)
     requests_total: int = Field(ge=0)
     requests_failed: int = Field(ge=0)
-    prompt_tokens: int = Field(ge=0)
+    prompt_tokens: int | None = Field(ge=0, description="Null when the backend does not report it.")
     output_tokens: int = Field(ge=0)
     output_tokens_per_s: float | None = Field(default=None, ge=0)
     requests_per_s: float | None = Field(default=None, ge=0)

@@ -145,7 +145,10 @@ class JobExecution:
     ) -> Repetition:
         def on_done(result: RequestResult) -> None:
             counters.requests_completed += 1
-            counters.prompt_tokens += result.prompt_tokens
+            if counters.prompt_tokens is not None and result.prompt_tokens is not None:
+                counters.prompt_tokens += result.prompt_tokens
+            else:
+                counters.prompt_tokens = None
             counters.output_tokens += result.output_tokens
 
         offset = time.time() - time.monotonic()

@@ -15,7 +15,7 @@ class TokenCounters:
     """Cumulative counters of the measured run, written by the inference thread."""
 
     requests_completed: int = 0
-    prompt_tokens: int = 0
+    prompt_tokens: int | None = 0  # None once any request could not report its prompt tokens
     output_tokens: int = 0
 
 

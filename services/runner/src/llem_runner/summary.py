@@ -57,6 +57,11 @@ def _in(samples: Sequence[MetricSample], start: datetime, end: datetime) -> list
     return [s for s in samples if start <= s.sampled_at <= end]
 
 
+def _prompt_tokens(ok: Sequence[RequestResult]) -> int | None:
+    counts = [r.prompt_tokens for r in ok]
+    return None if any(c is None for c in counts) else sum(c for c in counts if c is not None)
+
+
 def _output_tokens(results: Sequence[RequestResult]) -> int:
     return sum(r.output_tokens for r in results if r.error is None)
 
@@ -176,7 +181,7 @@ def summarize(
         duration_s=duration,
         requests_total=len(results),
         requests_failed=len(results) - len(ok),
-        prompt_tokens=sum(r.prompt_tokens for r in ok),
+        prompt_tokens=_prompt_tokens(ok),
         output_tokens=tokens,
         output_tokens_per_s=_per(float(tokens), duration),
         requests_per_s=_per(float(len(ok)), duration),

@@ -16,7 +16,7 @@ from llem_runner.errors import BackendError
 class RequestResult:
     """One request's outcome, timed by the backend from its own token stream."""
 
-    prompt_tokens: int
+    prompt_tokens: int | None  # None: the backend could not tell (never guessed)
     output_tokens: int
     started_at_s: float  # time.monotonic() when sent
     ttft_ms: float | None

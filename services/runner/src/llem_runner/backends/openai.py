@@ -3,7 +3,7 @@
 Token counts come from the `usage` the server sends at the end of the stream (asked for with
 `stream_options.include_usage`). Fallback, for servers that send no usage in a stream (llama-cpp-python's
 server does not): output tokens are the stream's token chunks, exact only where the server sends one chunk
-per token, and prompt tokens are reported as 0: not measured, and not estimated.
+per token, and prompt tokens are null: not measured, and not estimated.
 Timings are per chunk: a server that packs several tokens into one chunk gives fewer, longer ITL gaps.
 """
 
@@ -71,7 +71,7 @@ class _Stream:
             error = "stream ended without a finish_reason (the server cut the request short)"
         usage = self.usage or {}
         return RequestResult(
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
+            prompt_tokens=int(usage["prompt_tokens"]) if "prompt_tokens" in usage else None,
             output_tokens=int(usage.get("completion_tokens", len(self.token_times))),
             started_at_s=started,
             ttft_ms=(self.token_times[0] - started) * 1000 if self.token_times else None,

@@ -194,7 +194,7 @@ class VllmOfflineBackend(Backend):
             return self.generate_batch([prompt], max_tokens, ignore_eos)[0]
         except BackendError as exc:
             return RequestResult(
-                prompt_tokens=0,
+                prompt_tokens=None,
                 output_tokens=0,
                 started_at_s=started,
                 ttft_ms=None,
