@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from llem.devstack import NatsServer
 from llem_scheduler.bootstrap import bootstrap
@@ -36,8 +37,12 @@ async def secured_nats() -> AsyncIterator[NatsServer]:
 async def test_runner_connects_with_a_token_and_is_refused_without(
     secured_nats: NatsServer, tmp_path: Path
 ) -> None:
+    anonymous = NatsClient()
     with pytest.raises(nats.errors.Error, match="Authorization Violation"):
-        await asyncio.wait_for(nats.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2), 10)
+        await asyncio.wait_for(
+            anonymous.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2), 10
+        )
+    await anonymous.close()  # release the refused connection's socket
     nc = await nats.connect(secured_nats.url, token=TOKEN)
     js = nc.jetstream()
     layout = Layout(prefix=f"t{uuid.uuid4().hex[:12]}")
@@ -64,3 +69,19 @@ async def test_runner_connects_with_a_token_and_is_refused_without(
         assert b'"runner_id":"authed"' in (entry.value or b"")
     finally:
         await nc.close()
+
+
+def test_settings_choose_one_authentication_method_and_tls(tmp_path: Path) -> None:
+    from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsToken
+
+    from llem_runner.app import _security
+    from llem_runner.settings import RunnerSettings
+
+    creds = tmp_path / "runner.creds"
+    creds.write_text("-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n")
+    assert _security(RunnerSettings(nats_url="nats://h:4222")) is None
+    assert isinstance(_security(RunnerSettings(nats_token="t")), NatsToken)
+    assert isinstance(_security(RunnerSettings(nats_nkey_seed=str(tmp_path / "seed.nk"))), NatsNKey)
+    assert isinstance(_security(RunnerSettings(nats_creds=str(creds), nats_token="t")), NatsCredentials)
+    tls_only = _security(RunnerSettings(nats_url="tls://coordinator:4222"))
+    assert type(tls_only) is NatsSecurity and tls_only.ssl_context is not None

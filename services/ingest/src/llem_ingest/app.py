@@ -14,6 +14,7 @@ import psycopg
 from faststream import AckPolicy, Context, FastStream
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
+from faststream.nats.security import NatsCredentials
 from nats.js.api import ConsumerConfig
 from psycopg_pool import AsyncConnectionPool
 
@@ -32,9 +33,8 @@ class Ingest:
         self.layout = Layout(settings.prefix)
         self.counters = Counters()
         self.pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=4)
-        self.broker = NatsBroker(
-            settings.nats_url, max_reconnect_attempts=-1, user_credentials=settings.nats_creds
-        )
+        security = NatsCredentials.from_file(settings.nats_creds) if settings.nats_creds else None
+        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, security=security)
         self._failures = 0
         for spec in self.layout.ingest_consumers():
             config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]

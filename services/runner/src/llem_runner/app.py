@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsToken
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
@@ -50,21 +51,26 @@ class ShuttingDown(RunnerError):
     retryable = True
 
 
+def _security(settings: RunnerSettings) -> NatsSecurity | None:
+    """One authentication method (creds file, nkey seed or token), plus TLS when asked for."""
+    tls = settings.nats_tls_ca is not None or settings.nats_url.startswith("tls://")
+    context = ssl.create_default_context(cafile=settings.nats_tls_ca) if tls else None
+    if settings.nats_creds:
+        return NatsCredentials.from_file(settings.nats_creds, ssl_context=context)
+    if settings.nats_nkey_seed:
+        return NatsNKey(settings.nats_nkey_seed, ssl_context=context)
+    if settings.nats_token:
+        return NatsToken(settings.nats_token, ssl_context=context)
+    return NatsSecurity(ssl_context=context) if context else None
+
+
 def _connection_kwargs(settings: RunnerSettings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
+    return {
         "max_reconnect_attempts": -1,  # remote runners must ride out long outages
         "reconnect_time_wait": settings.reconnect_wait_s,
         "name": f"llem-runner:{settings.runner_id}",
+        "security": _security(settings),
     }
-    if settings.nats_creds:
-        kwargs["user_credentials"] = settings.nats_creds
-    if settings.nats_nkey_seed:
-        kwargs["nkeys_seed"] = settings.nats_nkey_seed
-    if settings.nats_token:
-        kwargs["token"] = settings.nats_token
-    if settings.nats_tls_ca or settings.nats_url.startswith("tls://"):
-        kwargs["tls"] = ssl.create_default_context(cafile=settings.nats_tls_ca)
-    return kwargs
 
 
 class Runner:
