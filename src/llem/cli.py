@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import urllib.request
 from pathlib import Path
@@ -21,6 +22,10 @@ stack_app = typer.Typer(
     help="The local stack (NATS, TimescaleDB, ingest, API, one runner).", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+campaign_app = typer.Typer(
+    help="Campaigns: grids of models x backends x load settings x repetitions.", no_args_is_help=True
+)
+app.add_typer(campaign_app, name="campaign")
 
 DataDir = Annotated[Path, typer.Option(help="Where the stack keeps its data and logs.")]
 
@@ -92,6 +97,52 @@ def demo(data_dir: DataDir = stack.DEFAULT_DATA_DIR, timeout_s: float = 180) -> 
         time.sleep(1)
     typer.echo(f"no completed run after {timeout_s:.0f} s; see {data_dir / 'logs'}", err=True)
     raise typer.Exit(code=1)
+
+
+def _nats_url(explicit: str | None) -> str:
+    if explicit:
+        return explicit
+    state = stack.load_state()
+    return state.nats_url if state else os.environ.get("LLEM_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@campaign_app.command("submit")
+def campaign_submit(
+    spec_file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the expanded jobs; publish nothing.")
+    ] = False,
+    nats_url: Annotated[
+        str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")
+    ] = None,
+    prefix: Annotated[str, typer.Option(help="Deployment subject prefix.")] = "llem",
+) -> None:
+    """Validate and expand a campaign file, then queue its jobs (nothing is published on any error)."""
+    from llem.campaigns import table
+    from llem_scheduler.errors import SchedulerError
+    from llem_scheduler.expand import expand
+    from llem_scheduler.spec import load_spec
+    from llem_scheduler.submit import submit_campaign
+
+    try:
+        spec = load_spec(spec_file)
+        expansion = expand(spec)
+    except SchedulerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(table(expansion))
+    if dry_run:
+        return
+
+    async def _submit() -> int:
+        nc = await nats.connect(_nats_url(nats_url))
+        try:
+            return await submit_campaign(nc.jetstream(), Layout(prefix), spec, expansion)
+        finally:
+            await nc.close()
+
+    queued = asyncio.run(_submit())
+    typer.echo(f"queued {queued} new job(s) ({len(expansion.jobs) - queued} already queued)")
 
 
 def main() -> None:

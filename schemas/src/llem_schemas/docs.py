@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from llem_schemas.base import SCHEMA_VERSION, Event
+from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import (
     EVENT_TYPES,
     AnyEvent,
@@ -128,7 +129,8 @@ def _channels(layout: Layout) -> tuple[Channel, ...]:
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
-    """One standalone JSON Schema per event type, plus `event` for the discriminated union."""
+    """One standalone JSON Schema per event type, `event` for the discriminated union, and
+    `campaign-spec` for campaign files (editors can validate YAML against it)."""
     out: dict[str, dict[str, Any]] = {}
     for model in EVENT_TYPES:
         schema = model.model_json_schema(mode="validation")
@@ -136,6 +138,8 @@ def json_schemas() -> dict[str, dict[str, Any]]:
         out[name] = {"$schema": JSON_SCHEMA_DIALECT, "$id": f"{name}.json", **schema}
     union = TypeAdapter(AnyEvent).json_schema(mode="validation")
     out["event"] = {"$schema": JSON_SCHEMA_DIALECT, "$id": "event.json", "title": "AnyEvent", **union}
+    campaign = CampaignSpec.model_json_schema(mode="validation")
+    out["campaign-spec"] = {"$schema": JSON_SCHEMA_DIALECT, "$id": "campaign-spec.json", **campaign}
     return out
 
 

@@ -120,6 +120,10 @@ class JobSpec(Model):
     campaign_id: UUID
     pool: PoolName
     repetition: int = Field(default=0, ge=0)
+    config_id: UUID | None = Field(
+        default=None, description="The configuration this job repeats: equal for all its repetitions."
+    )
+    model_name: str | None = Field(default=None, description="The campaign's display name of the model.")
     backend: BackendConfig
     workload: Workload = Field(default_factory=Workload)
     protocol: MeasurementProtocol = Field(default_factory=MeasurementProtocol)

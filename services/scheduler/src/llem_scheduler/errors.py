@@ -11,3 +11,7 @@ class BootstrapError(SchedulerError):
 
 class PublishError(SchedulerError):
     """JetStream did not store a message."""
+
+
+class SpecError(SchedulerError):
+    """A campaign spec is invalid: the message names the file, the field path and the problem."""
