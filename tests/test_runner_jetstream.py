@@ -22,7 +22,7 @@ from llem.devstack import NatsServer
 from llem.devstack.ports import free_port
 from llem_runner.fencing import Fence
 from llem_scheduler.demo import skeleton_jobs, submit
-from llem_schemas import JobQueued, MeasurementProtocol, Workload, parse_event
+from llem_schemas import JobCancelRequested, JobQueued, MeasurementProtocol, Workload, parse_event
 from llem_schemas.subjects import Layout
 
 from .processes import service
@@ -313,3 +313,36 @@ async def test_a_cut_off_runner_that_lost_its_job_publishes_no_completion(
         database_url, "SELECT runner_id, attempt, status, failure_type, superseded FROM runs ORDER BY attempt"
     )
     assert rows == [("cut-off", 1, "failed", "Superseded", True), ("takeover", 2, "completed", None, False)]
+
+
+async def test_a_cancel_request_stops_the_job_and_removes_it(
+    js: JetStreamContext,
+    nc: NatsClient,
+    layout: Layout,
+    tiny_model: Path,
+    service_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    campaign, jobs = _long_job(tiny_model, "cancel", num_requests=3000)
+    job = jobs[0].job
+    started = await _first_started(nc, layout)
+    failed: list[dict[str, object]] = []
+
+    async def on_failed(msg) -> None:  # type: ignore[no-untyped-def]
+        failed.append(json.loads(msg.data))
+
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.failed", cb=on_failed)
+    with service("llem-runner", ["run", "--runner-id", "worker"], service_env, tmp_path) as runner:
+        await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+        await asyncio.wait_for(started, 60)
+        cancel = JobCancelRequested(
+            job_id=job.job_id, campaign_id=job.campaign_id, runner_id="worker", reason="campaign cancelled"
+        )
+        await nc.publish(layout.subject_for(cancel), cancel.model_dump_json().encode())
+        await _until(lambda: failed, 30, "run.failed after the cancel request")
+        assert runner.poll() is None, "the runner keeps running; only the job stopped"
+    assert failed[0]["error_type"] == "Cancelled" and failed[0]["retryable"] is False
+    info = await js.stream_info(layout.jobs_stream)
+    assert info.state.messages == 0, "a cancelled job is terminated, not requeued"
+    consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
+    assert consumer.num_ack_pending == 0 and consumer.num_redelivered == 0

@@ -127,6 +127,7 @@ def test_asyncapi_document_covers_every_event_and_resolves_refs() -> None:
         "campaign.submitted",
         "campaign.cancelled",
         "job.queued",
+        "job.cancel_requested",
         "run.started",
         "metric.batch",
         "run.completed",

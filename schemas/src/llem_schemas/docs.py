@@ -22,6 +22,7 @@ from llem_schemas.events import (
     AnyEvent,
     CampaignCancelled,
     CampaignSubmitted,
+    JobCancelRequested,
     JobQueued,
     MetricBatch,
     RunCompleted,
@@ -124,6 +125,14 @@ def _channels(layout: Layout) -> tuple[Channel, ...]:
             (RunnerHeartbeat,),
             "Periodic runner liveness.",
             layout.events_stream,
+        ),
+        Channel(
+            "runnerControl",
+            layout.control_subject("{runner_id}"),
+            {"runner_id": "Runner id."},
+            (JobCancelRequested,),
+            "Commands to one runner, from the scheduler.",
+            "none (core NATS, not persisted)",
         ),
     )
 

@@ -36,6 +36,16 @@ class JobQueued(Event):
     job: JobSpec
 
 
+class JobCancelRequested(Event):
+    """Sent by the scheduler on a runner's control subject (core NATS): stop this job if you run it."""
+
+    type: Literal["job.cancel_requested"] = "job.cancel_requested"
+    job_id: UUID
+    campaign_id: UUID
+    runner_id: RunnerId
+    reason: str = ""
+
+
 class _RunEvent(Event):
     run_id: UUID = Field(description="One execution attempt of a job.")
     job_id: UUID
@@ -90,6 +100,7 @@ AnyEvent = Annotated[
     CampaignSubmitted
     | CampaignCancelled
     | JobQueued
+    | JobCancelRequested
     | RunStarted
     | MetricBatch
     | RunCompleted
@@ -102,6 +113,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CampaignSubmitted,
     CampaignCancelled,
     JobQueued,
+    JobCancelRequested,
     RunStarted,
     MetricBatch,
     RunCompleted,

@@ -16,6 +16,7 @@ from llem_schemas.base import Event
 from llem_schemas.events import (
     CampaignCancelled,
     CampaignSubmitted,
+    JobCancelRequested,
     JobQueued,
     MetricBatch,
     RunCompleted,
@@ -154,6 +155,8 @@ class Layout:
                 return self.metrics_subject(event.campaign_id, event.run_id)
             case RunnerHeartbeat(runner_id=rid):
                 return self.heartbeat_subject(rid)
+            case JobCancelRequested(runner_id=rid):
+                return self.control_subject(rid)
         raise TypeError(f"no subject for event type {type(event).__name__}")
 
     # -- streams and consumers ---------------------------------------------------------

@@ -33,7 +33,7 @@ from llem_runner.fingerprint import llem_version
 from llem_runner.publisher import EventPublisher
 from llem_runner.settings import RunnerSettings
 from llem_runner.spool import Spool
-from llem_schemas.events import JobQueued, RunFailed, RunnerHeartbeat, parse_event
+from llem_schemas.events import JobCancelRequested, JobQueued, RunFailed, RunnerHeartbeat, parse_event
 from llem_schemas.jobs import JobSpec
 from llem_schemas.subjects import Layout
 
@@ -43,6 +43,10 @@ SHUTDOWN_NAK_DELAY_S = 5.0
 
 class Superseded(RunnerError):
     """A newer attempt of this job owns it now; this run's results must not count."""
+
+
+class Cancelled(RunnerError):
+    """The scheduler cancelled the job (its campaign was cancelled)."""
 
 
 class ShuttingDown(RunnerError):
@@ -85,7 +89,8 @@ class Runner:
         self.started_at = datetime.now(UTC)
         self.current: tuple[UUID, UUID] | None = None
         self.stopping = False
-        self._job_task: asyncio.Task[Any] | None = None
+        self._exec_task: asyncio.Future[Any] | None = None
+        self._stop_reason: str | None = None  # "shutdown" or "cancelled" while stopping the execution
         self._tasks: list[asyncio.Task[None]] = []
         self._ack_wait_s = self.layout.job_ack_wait_s
         for pool in settings.pools:
@@ -100,6 +105,9 @@ class Runner:
                 ack_policy=AckPolicy.MANUAL,
                 title=f"jobs:{pool}",
             )(self.on_job)
+        self.broker.subscriber(self.layout.control_subject(settings.runner_id), title="control")(
+            self.on_control
+        )
 
     @property
     def js(self) -> JetStreamContext:
@@ -129,13 +137,13 @@ class Runner:
             return
         attempt = msg.raw_message.metadata.num_delivered
         ident = RunIdentity(run_id=uuid4(), runner_id=self.settings.runner_id, attempt=attempt)
-        self._job_task = asyncio.current_task()
         self.current = (queued.job.job_id, ident.run_id)
         try:
             await self._run_job(queued.job, ident, msg)
         finally:
             self.current = None
-            self._job_task = None
+            self._exec_task = None
+            self._stop_reason = None
 
     async def _run_job(self, job: JobSpec, ident: RunIdentity, msg: NatsMessage) -> None:
         fence = Fence(await self.js.key_value(self.layout.fencing_kv.bucket))
@@ -154,19 +162,29 @@ class Runner:
             Path(self.settings.model_dir) if self.settings.model_dir else None,
             self.settings.state_dir,
         )
+        # The execution is a task of its own: shutdown and cancel requests stop it, not this handler.
+        self._exec_task = asyncio.ensure_future(
+            execution.run(before_completion=lambda: self._check_fence(fence, job, ident))
+        )
         try:
-            completed = await execution.run(before_completion=lambda: self._check_fence(fence, job, ident))
+            completed = await self._exec_task
         except Superseded as exc:
             await self._failed(job, ident, exc, retryable=False)
             return  # the newer attempt owns the message: neither ack nor nak this delivery
         except asyncio.CancelledError:
+            if self._stop_reason is None:
+                raise  # this handler itself was cancelled
+            if self._stop_reason == "cancelled":
+                await self._failed(job, ident, Cancelled("the job was cancelled"), retryable=False)
+                await msg.reject()  # cancelled jobs leave the queue for good
+                return
             await self._failed(
                 job, ident, ShuttingDown("runner stopped before the job finished"), retryable=True
             )
             # Delayed, so that this runner's own pull loop (still open until the broker stops) cannot
             # take the job straight back; another runner gets it once the delay is over.
             await msg.nack(delay=SHUTDOWN_NAK_DELAY_S)
-            raise
+            return
         except RunnerError as exc:
             await self._failed(job, ident, exc, exc.retryable)
             await (msg.nack(delay=5) if exc.retryable else msg.reject())
@@ -238,18 +256,42 @@ class Runner:
             self._ack_wait_s = float(info.config.ack_wait or self._ack_wait_s)
         self._tasks = [asyncio.create_task(self._heartbeats()), asyncio.create_task(self._replay_spool())]
 
+    def _stop_execution(self, reason: str) -> bool:
+        task = self._exec_task
+        if task is None or task.done():
+            return False
+        self._stop_reason = reason
+        task.cancel()
+        return True
+
+    async def on_control(self, msg: NatsMessage) -> None:
+        """Commands from the scheduler on this runner's control subject (core NATS, not persisted)."""
+        try:
+            command = parse_event(msg.raw_message.data)
+        except ValidationError as exc:
+            log.error("ignoring malformed control message: %s", exc.errors(include_url=False)[:3])
+            return
+        if isinstance(command, JobCancelRequested) and self.current and self.current[0] == command.job_id:
+            log.warning("job %s cancelled: %s", command.job_id, command.reason or "no reason given")
+            self._stop_execution("cancelled")
+
     async def stop(self) -> None:
         """SIGTERM: stop pulling; give the current job the grace period, then give it back."""
         self.stopping = True
-        task = self._job_task
+        task = self._exec_task
         if task is not None and not task.done():
             log.info("waiting up to %.0f s for the current job to finish", self.settings.shutdown_grace_s)
             done, _ = await asyncio.wait([task], timeout=self.settings.shutdown_grace_s)
             if not done:
                 log.warning("grace period over: giving the job back")
-                task.cancel()
+                self._stop_execution("shutdown")
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                    await asyncio.wait([task])
+                # let the handler publish run.failed and nak before the broker closes
+                for _ in range(600):
+                    if self.current is None:
+                        break
+                    await asyncio.sleep(0.05)
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
