@@ -215,6 +215,15 @@ class Layout:
             description="Fencing: which run (attempt) currently owns each job.",
         )
 
+    @property
+    def job_state_kv(self) -> KvSpec:
+        """job_id -> the scheduler's view of the job (status, attempt, runner); kept without expiry."""
+        return KvSpec(
+            bucket=f"{self._stream_base}_job_state".lower(),
+            ttl_s=0,
+            description="Scheduler job state: job_id -> JSON state, updated by compare-and-set.",
+        )
+
     def pool_consumer(self, pool: str) -> ConsumerSpec:
         """The one durable consumer of a pool's job subject, shared by that pool's runners."""
         return ConsumerSpec(

@@ -63,12 +63,14 @@ async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) 
 async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
     for spec in specs:
         await js.create_key_value(
-            KeyValueConfig(bucket=spec.bucket, ttl=spec.ttl_s, description=spec.description, history=1)
+            KeyValueConfig(
+                bucket=spec.bucket, ttl=spec.ttl_s or None, description=spec.description, history=1
+            )
         )
 
 
 async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
     """Declare streams, KV buckets, the ingest consumers and one consumer per named pool. Idempotent."""
     await ensure_streams(js, layout)
-    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv])
+    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv, layout.job_state_kv])
     await ensure_consumers(js, [*layout.ingest_consumers(), *(layout.pool_consumer(p) for p in pools)])
