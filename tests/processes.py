@@ -13,6 +13,17 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 
 
+def terminate(proc: subprocess.Popen[bytes], grace_s: float = 15) -> None:
+    """SIGTERM to the process group, SIGKILL after the grace period."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 @contextmanager
 def service(
     name: str, args: list[str], env: dict[str, str], log_dir: Path
@@ -25,11 +36,5 @@ def service(
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        terminate(proc)
         sys.stderr.write(f"--- {name} log ---\n{log_path.read_text()[-4000:]}\n")

@@ -8,8 +8,6 @@ default it ends an in-flight stream early (with a clean `[DONE]`) as soon as ano
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +30,7 @@ from llem_schemas import JobQueued, MeasurementProtocol, Workload
 from llem_schemas.jobs import OpenAICompatibleBackend
 from llem_schemas.subjects import Layout
 
-from .processes import service
+from .processes import service, terminate
 
 API_KEY = "test-key-123"
 KEY_ENV = "LLEM_TEST_OPENAI_API_KEY"
@@ -76,13 +74,7 @@ def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         _wait_ready(proc, base_url, log_path)
         yield Server(base_url, log_path)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        terminate(proc)
 
 
 def _config(base_url: str, model: str = MODEL, key_env: str | None = KEY_ENV) -> OpenAICompatibleBackend:
