@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from llem_runner.backends.base import RequestResult
 from llem_runner.baseline import IdleBaseline
+from llem_runner.meters.nvml import THROTTLE_MASK, throttle_reason_names
 from llem_runner.windows import WindowEnergy, mismatch_flag
 from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import MeterName, MetricSample, QualityFlag, QualityFlagCode, SteadyState
@@ -18,16 +19,6 @@ if TYPE_CHECKING:
 
 MIN_WINDOW_S = 5.0
 GAP_PERIODS = 3
-#: NVML clocks-event reasons that mean real throttling: SW power cap, HW slowdown, SW thermal,
-#: HW thermal, HW power brake (not GPU idle, application clocks or sync boost).
-THROTTLE_MASK = 0x4 | 0x8 | 0x20 | 0x40 | 0x80
-_THROTTLE_NAMES = {
-    0x4: "sw_power_cap",
-    0x8: "hw_slowdown",
-    0x20: "sw_thermal",
-    0x40: "hw_thermal",
-    0x80: "hw_power_brake",
-}
 
 
 def _flag(code: QualityFlagCode, detail: str, value: float | None = None) -> QualityFlag:
@@ -71,7 +62,7 @@ def _throttle(samples: Sequence[MetricSample]) -> QualityFlag | None:
     seen = 0
     for h in hits:
         seen |= h
-    names = ", ".join(name for bit, name in _THROTTLE_NAMES.items() if seen & bit)
+    names = ", ".join(throttle_reason_names(seen))
     share = len(hits) / len(samples) * 100
     return _flag(
         QualityFlagCode.THROTTLED, f"NVML reported throttling ({names}) in {share:.0f}% of samples", share

@@ -9,7 +9,9 @@ reported. The NVML module is injectable so the meter's logic can be tested witho
 
 from __future__ import annotations
 
+import functools
 import logging
+import operator
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -22,7 +24,7 @@ from llem_runner.meters.base import Meter
 from llem_runner.meters.cuda_visible import visible_indices
 from llem_schemas.measurement import GpuInfo, MetricSample
 
-__all__ = ["NvmlMeter", "nvml_is_available", "throttle_reason_names"]
+__all__ = ["THROTTLE_MASK", "NvmlMeter", "nvml_is_available", "throttle_reason_names"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,6 +38,10 @@ _THROTTLE_BITS = (
     (pynvml.nvmlClocksEventReasonHwThermalSlowdown, "hw_thermal"),
     (pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown, "hw_power_brake"),
 )
+
+
+#: The bits of `_THROTTLE_BITS` together: a clocks-event mask ANDed with it is real throttling.
+THROTTLE_MASK = functools.reduce(operator.or_, (bit for bit, _ in _THROTTLE_BITS))
 
 
 def throttle_reason_names(mask: int) -> list[str]:
