@@ -7,7 +7,6 @@ default it ends an in-flight stream early (with a clean `[DONE]`) as soon as ano
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import time
@@ -17,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from nats.js import JetStreamContext
 
@@ -31,6 +29,7 @@ from llem_schemas.jobs import OpenAICompatibleBackend
 from llem_schemas.subjects import Layout
 
 from .processes import service, terminate
+from .waiting import db_rows, wait_for
 
 API_KEY = "test-key-123"
 KEY_ENV = "LLEM_TEST_OPENAI_API_KEY"
@@ -221,16 +220,14 @@ async def test_an_openai_job_runs_end_to_end_through_nats(
         service("llem-runner", ["run"], env, tmp_path),
     ):
         await submit(js, layout, campaign, [JobQueued(event_id=jobs[0].event_id, job=job)])
-        loop = asyncio.get_running_loop()
-        deadline, rows = loop.time() + 90, []
-        while not rows and loop.time() < deadline:
-            with psycopg.connect(database_url) as conn:
-                rows = conn.execute(
-                    "SELECT backend, model, status, output_tokens, summary FROM runs "
-                    "WHERE status <> 'running'"
-                ).fetchall()
-            await asyncio.sleep(0.25)
-    assert rows, "the openai run did not finish"
+        rows = await wait_for(
+            lambda: db_rows(
+                database_url,
+                "SELECT backend, model, status, output_tokens, summary FROM runs WHERE status <> 'running'",
+            ),
+            90,
+            "the openai run to finish",
+        )
     backend, model, status, output_tokens, summary = rows[0]
     assert (backend, model, status) == ("openai", MODEL, "completed")
     assert 0 < output_tokens <= 6 * 8

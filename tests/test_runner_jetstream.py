@@ -10,9 +10,9 @@ import json
 import os
 import signal
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -27,8 +27,18 @@ from llem_schemas.subjects import Layout
 
 from .processes import service
 from .tcp_proxy import TcpProxy
+from .waiting import db_rows, wait_for
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def nats_proxy(nats_server: NatsServer) -> AsyncIterator[TcpProxy]:
+    """A cuttable TCP path to the test NATS server."""
+    proxy = TcpProxy(free_port(), nats_server.port)
+    await proxy.start()
+    yield proxy
+    await proxy.stop()
 
 
 def _long_job(
@@ -44,22 +54,6 @@ def _long_job(
         }
     )
     return campaign, [JobQueued(event_id=jobs[0].event_id, job=job)]
-
-
-async def _until(predicate, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        result = predicate()
-        if result:
-            return result
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def _rows(database_url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute(sql, args).fetchall()
 
 
 async def _first_started(nc: NatsClient, layout: Layout) -> asyncio.Future[dict[str, object]]:
@@ -91,8 +85,8 @@ async def test_killed_runner_job_is_redelivered_and_first_attempt_superseded(
             first = await asyncio.wait_for(started, 60)
             os.killpg(doomed.pid, signal.SIGKILL)  # mid-job, no goodbye
         with service("llem-runner", ["run", "--runner-id", "rescuer"], service_env, tmp_path):
-            rows = await _until(
-                lambda: _rows(
+            rows = await wait_for(
+                lambda: db_rows(
                     database_url,
                     "SELECT runner_id, attempt, status, superseded FROM runs WHERE status = 'completed'",
                 ),
@@ -100,7 +94,7 @@ async def test_killed_runner_job_is_redelivered_and_first_attempt_superseded(
                 "the second attempt to complete",
             )
     assert rows == [("rescuer", 2, "completed", False)]
-    all_runs = _rows(
+    all_runs = db_rows(
         database_url, "SELECT run_id::text, runner_id, attempt, status, superseded FROM runs ORDER BY attempt"
     )
     assert [r[1:] for r in all_runs] == [("doomed", 1, "running", True), ("rescuer", 2, "completed", False)]
@@ -115,55 +109,51 @@ async def test_a_network_cut_loses_no_metric_batch(
     js: JetStreamContext,
     nc: NatsClient,
     layout: Layout,
-    nats_server: NatsServer,
+    nats_proxy: TcpProxy,
     tiny_model: Path,
     service_env: dict[str, str],
     database_url: str,
     tmp_path: Path,
 ) -> None:
-    proxy = TcpProxy(free_port(), nats_server.port)
-    await proxy.start()
+    proxy = nats_proxy
     campaign, jobs = _long_job(tiny_model, "cut", num_requests=500, batch_ms=200)
     started = await _first_started(nc, layout)
     runner_env = {**service_env, "LLEM_NATS_URL": f"nats://127.0.0.1:{proxy.listen_port}"}
-    try:
-        with (
-            service("llem-ingest", ["run"], service_env, tmp_path),
-            service("llem-runner", ["run", "--runner-id", "flaky"], runner_env, tmp_path),
-        ):
-            await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
-            await asyncio.wait_for(started, 60)
-            await asyncio.sleep(0.5)
-            await proxy.cut()
-            await asyncio.sleep(5)  # longer than the runner's 2 s reconnect wait
-            await proxy.start()
-            rows = await _until(
-                lambda: _rows(database_url, "SELECT run_id FROM runs WHERE status = 'completed'"),
-                120,
-                "the run to complete after the cut",
-            )
-            run_id = rows[0][0]
-            summary = _rows(database_url, "SELECT output_tokens FROM runs WHERE run_id = %s", run_id)[0]
-            # Every sample of the run arrived: the token counter in the last sample equals the summary's.
-            await _until(
-                lambda: _rows(
-                    database_url,
-                    "SELECT 1 FROM metric_samples WHERE run_id = %s AND output_tokens_total = %s",
-                    run_id,
-                    summary[0],
-                ),
-                30,
-                "the last sample",
-            )
-    finally:
-        await proxy.stop()
+    with (
+        service("llem-ingest", ["run"], service_env, tmp_path),
+        service("llem-runner", ["run", "--runner-id", "flaky"], runner_env, tmp_path),
+    ):
+        await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+        await asyncio.wait_for(started, 60)
+        await asyncio.sleep(0.5)
+        await proxy.cut()
+        await asyncio.sleep(5)  # longer than the runner's 2 s reconnect wait
+        await proxy.start()
+        rows = await wait_for(
+            lambda: db_rows(database_url, "SELECT run_id FROM runs WHERE status = 'completed'"),
+            120,
+            "the run to complete after the cut",
+        )
+        run_id = rows[0][0]
+        summary = db_rows(database_url, "SELECT output_tokens FROM runs WHERE run_id = %s", run_id)[0]
+        # Every sample of the run arrived: the token counter in the last sample equals the summary's.
+        await wait_for(
+            lambda: db_rows(
+                database_url,
+                "SELECT 1 FROM metric_samples WHERE run_id = %s AND output_tokens_total = %s",
+                run_id,
+                summary[0],
+            ),
+            30,
+            "the last sample",
+        )
     batches = await _metric_batches(js, layout)
     seqs = sorted(b["seq"] for b in batches)
     assert seqs == list(range(len(seqs))), (
         f"metric batches missing: {sorted(set(range(max(seqs) + 1)) - set(seqs))}"
     )
     sample_count = sum(len(b["samples"]) for b in batches)
-    assert _rows(database_url, "SELECT count(*) FROM metric_samples WHERE run_id = %s", run_id) == [
+    assert db_rows(database_url, "SELECT count(*) FROM metric_samples WHERE run_id = %s", run_id) == [
         (sample_count,)
     ]
 
@@ -206,12 +196,14 @@ async def test_sigterm_gives_the_running_job_back(
         os.killpg(runner.pid, signal.SIGTERM)
         exit_code = await asyncio.wait_for(asyncio.to_thread(runner.wait), 60)
     assert exit_code == 0, "a clean exit on SIGTERM"
-    failed = await _until(lambda: [e for e in events if e["type"] == "run.failed"], 10, "run.failed")
+    failed = await wait_for(lambda: [e for e in events if e["type"] == "run.failed"], 10, "run.failed")
     assert failed[0]["error_type"] == "ShuttingDown" and failed[0]["retryable"] is True
     assert failed[0]["runner_id"] == "polite" and failed[0]["attempt"] == 1
     # The job went back to the queue: another runner completes it as the next attempt.
     with service("llem-runner", ["run", "--runner-id", "successor"], service_env, tmp_path):
-        done = await _until(lambda: [e for e in events if e["type"] == "run.completed"], 120, "run.completed")
+        done = await wait_for(
+            lambda: [e for e in events if e["type"] == "run.completed"], 120, "run.completed"
+        )
     assert (done[0]["runner_id"], done[0]["attempt"]) == ("successor", 2)
     consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
     assert consumer.num_ack_pending == 0 and consumer.num_pending == 0
@@ -224,7 +216,7 @@ async def test_heartbeats_show_in_the_fleet_bucket_and_expire(
     kv = await js.key_value(layout.runners_kv.bucket)
     env = {**service_env, "LLEM_HEARTBEAT_INTERVAL_S": "0.5"}
     with service("llem-runner", ["run", "--runner-id", "beating"], env, tmp_path):
-        entry = await _until_async(lambda: _kv_get(kv, "beating"), 30)
+        entry = await wait_for(lambda: _kv_get(kv, "beating"), 30, "the runner's heartbeat key")
         beat = parse_event(entry)
         assert beat.type == "runner.heartbeat" and beat.pools == ["cpu"]  # type: ignore[union-attr]
     await asyncio.sleep(3.5)  # TTL 2 s after the last beat
@@ -236,16 +228,6 @@ async def _kv_get(kv, key: str) -> bytes | None:  # type: ignore[no-untyped-def]
         return (await kv.get(key)).value  # type: ignore[no-any-return]
     except NotFoundError:
         return None
-
-
-async def _until_async(fetch, timeout_s: float):  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
-        if (value := await fetch()) is not None:
-            return value
-        await asyncio.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 async def test_fence_lets_only_the_newest_attempt_own_a_job(js: JetStreamContext, layout: Layout) -> None:
@@ -264,7 +246,7 @@ async def test_a_cut_off_runner_that_lost_its_job_publishes_no_completion(
     js: JetStreamContext,
     nc: NatsClient,
     layout: Layout,
-    nats_server: NatsServer,
+    nats_proxy: TcpProxy,
     tiny_model: Path,
     service_env: dict[str, str],
     database_url: str,
@@ -272,44 +254,40 @@ async def test_a_cut_off_runner_that_lost_its_job_publishes_no_completion(
 ) -> None:
     """Runner A is cut off longer than AckWait; the job goes to B (attempt 2). When A comes back and
     finishes, the fence stops its completion: exactly one completed run counts, B's."""
-    proxy = TcpProxy(free_port(), nats_server.port)
-    await proxy.start()
+    proxy = nats_proxy
     campaign, jobs = _long_job(tiny_model, "fenced", num_requests=1200)
     started = await _first_started(nc, layout)
     env_a = {**service_env, "LLEM_NATS_URL": f"nats://127.0.0.1:{proxy.listen_port}"}
-    try:
-        with (
-            service("llem-ingest", ["run"], service_env, tmp_path),
-            service("llem-runner", ["run", "--runner-id", "cut-off"], env_a, tmp_path),
-        ):
-            await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
-            await asyncio.wait_for(started, 60)
-            await proxy.cut()
-            with service("llem-runner", ["run", "--runner-id", "takeover"], service_env, tmp_path):
-                await _until(
-                    lambda: _rows(database_url, "SELECT 1 FROM runs WHERE runner_id = 'takeover'"),
-                    60,
-                    "the second attempt to start",
-                )
-                await proxy.start()  # A reconnects while B runs
-                await _until(
-                    lambda: _rows(
-                        database_url, "SELECT 1 FROM runs WHERE runner_id = 'cut-off' AND status = 'failed'"
-                    ),
-                    180,
-                    "A to give up its void run",
-                )
-                await _until(
-                    lambda: _rows(
-                        database_url,
-                        "SELECT 1 FROM runs WHERE runner_id = 'takeover' AND status = 'completed'",
-                    ),
-                    180,
-                    "B to complete",
-                )
-    finally:
-        await proxy.stop()
-    rows = _rows(
+    with (
+        service("llem-ingest", ["run"], service_env, tmp_path),
+        service("llem-runner", ["run", "--runner-id", "cut-off"], env_a, tmp_path),
+    ):
+        await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
+        await asyncio.wait_for(started, 60)
+        await proxy.cut()
+        with service("llem-runner", ["run", "--runner-id", "takeover"], service_env, tmp_path):
+            await wait_for(
+                lambda: db_rows(database_url, "SELECT 1 FROM runs WHERE runner_id = 'takeover'"),
+                60,
+                "the second attempt to start",
+            )
+            await proxy.start()  # A reconnects while B runs
+            await wait_for(
+                lambda: db_rows(
+                    database_url, "SELECT 1 FROM runs WHERE runner_id = 'cut-off' AND status = 'failed'"
+                ),
+                180,
+                "A to give up its void run",
+            )
+            await wait_for(
+                lambda: db_rows(
+                    database_url,
+                    "SELECT 1 FROM runs WHERE runner_id = 'takeover' AND status = 'completed'",
+                ),
+                180,
+                "B to complete",
+            )
+    rows = db_rows(
         database_url, "SELECT runner_id, attempt, status, failure_type, superseded FROM runs ORDER BY attempt"
     )
     assert rows == [("cut-off", 1, "failed", "Superseded", True), ("takeover", 2, "completed", None, False)]
@@ -339,7 +317,7 @@ async def test_a_cancel_request_stops_the_job_and_removes_it(
             job_id=job.job_id, campaign_id=job.campaign_id, runner_id="worker", reason="campaign cancelled"
         )
         await nc.publish(layout.subject_for(cancel), cancel.model_dump_json().encode())
-        await _until(lambda: failed, 30, "run.failed after the cancel request")
+        await wait_for(lambda: failed, 30, "run.failed after the cancel request")
         assert runner.poll() is None, "the runner keeps running; only the job stopped"
     assert failed[0]["error_type"] == "Cancelled" and failed[0]["retryable"] is False
     info = await js.stream_info(layout.jobs_stream)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import psycopg
@@ -16,6 +15,7 @@ from llem_scheduler.demo import skeleton_jobs, submit
 from llem_schemas.subjects import Layout
 
 from .processes import service
+from .waiting import db_rows, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -23,18 +23,15 @@ pytestmark = pytest.mark.e2e
 async def _wait_for_completed_run(
     client: AsyncTestClient, campaign_id: str, timeout_s: float
 ) -> dict[str, object]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while loop.time() < deadline:
+
+    async def completed() -> list[dict[str, object]]:
         resp = await client.get("/api/runs")
         assert resp.status_code == 200, resp.text
-        runs = [
-            r for r in resp.json()["items"] if r["campaign_id"] == campaign_id and r["status"] == "completed"
-        ]
-        if runs:
-            return dict(runs[0])
-        await asyncio.sleep(0.25)
-    raise AssertionError(f"no completed run for campaign {campaign_id} within {timeout_s} s")
+        items: list[dict[str, object]] = resp.json()["items"]
+        return [r for r in items if r["campaign_id"] == campaign_id and r["status"] == "completed"]
+
+    runs = await wait_for(completed, timeout_s, f"a completed run of campaign {campaign_id}")
+    return dict(runs[0])
 
 
 async def test_job_to_run_visible_in_the_api(
@@ -97,17 +94,12 @@ async def test_a_job_that_cannot_run_fails_once_with_its_reason(
         service("llem-runner", ["run"], {**service_env, "LLEM_RUNNER_ID": "e2e-runner"}, tmp_path),
     ):
         await submit(js, layout, campaign, jobs)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        row = None
-        while row is None and loop.time() < deadline:
-            with psycopg.connect(database_url) as conn:
-                row = conn.execute(
-                    "SELECT status, failure_type, failure_reason, retryable FROM runs"
-                ).fetchone()
-            await asyncio.sleep(0.25)
-    assert row is not None, "no run.failed event reached the database"
-    status, failure_type, reason, retryable = row
+        rows = await wait_for(
+            lambda: db_rows(database_url, "SELECT status, failure_type, failure_reason, retryable FROM runs"),
+            60,
+            "the run.failed event to reach the database",
+        )
+    status, failure_type, reason, retryable = rows[0]
     assert (status, failure_type, retryable) == ("failed", "JobRejected", False)
     assert "model file not found" in reason
     # Not retryable: terminated, not redelivered to another runner.
