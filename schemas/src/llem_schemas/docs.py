@@ -21,9 +21,11 @@ from llem_schemas.events import (
     EVENT_TYPES,
     AnyEvent,
     CampaignCancelled,
+    CampaignProgress,
     CampaignSubmitted,
     JobCancelRequested,
     JobQueued,
+    JobStatusChanged,
     MetricBatch,
     RunCompleted,
     RunFailed,
@@ -56,10 +58,11 @@ def _channels(layout: Layout) -> tuple[Channel, ...]:
     return (
         Channel(
             "jobs",
-            layout.job_subject("{pool}"),
-            {"pool": "Runner pool name."},
+            layout.job_subject("{pool}", c),
+            {"pool": "Runner pool name.", "campaign_id": ids["campaign_id"]},
             (JobQueued,),
-            "Work queue: each pool's runners pull jobs here (one durable consumer per pool).",
+            "Work queue: each pool's runners pull jobs here (one durable consumer per pool, on"
+            " all campaigns); one subject per pool and campaign, so a cancel purges exactly its jobs.",
             layout.jobs_stream,
         ),
         Channel(
@@ -68,6 +71,22 @@ def _channels(layout: Layout) -> tuple[Channel, ...]:
             {"campaign_id": ids["campaign_id"], "job_id": "Job id (UUID)."},
             (JobQueued,),
             "Copy of every queued job, for subscribers.",
+            layout.events_stream,
+        ),
+        Channel(
+            "jobStatus",
+            layout.job_event_subject(c, j, "status"),
+            {"campaign_id": ids["campaign_id"], "job_id": "Job id (UUID)."},
+            (JobStatusChanged,),
+            "The scheduler's view of a job, each time it changes (revision orders them).",
+            layout.events_stream,
+        ),
+        Channel(
+            "campaignProgress",
+            layout.campaign_subject(c, "progress"),
+            {"campaign_id": ids["campaign_id"]},
+            (CampaignProgress,),
+            "Counts of a campaign's jobs per state and an ETA, when the counts change.",
             layout.events_stream,
         ),
         Channel(

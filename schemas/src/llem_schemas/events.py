@@ -46,6 +46,52 @@ class JobCancelRequested(Event):
     reason: str = ""
 
 
+JobStatus = Literal["queued", "running", "completed", "failed", "cancelled"]
+CampaignStatus = Literal["queued", "running", "finished", "cancelled"]
+
+
+class JobStatusChanged(Event):
+    """The scheduler's verdict on one job, published each time it changes (for live views and ingest)."""
+
+    type: Literal["job.status"] = "job.status"
+    job_id: UUID
+    campaign_id: UUID
+    pool: PoolName
+    status: JobStatus
+    attempt: int = Field(ge=0, description="Latest delivery attempt seen (0: never started).")
+    runner_id: RunnerId | None = None
+    run_id: UUID | None = None
+    reason: str | None = Field(default=None, description="Why a job failed, was cancelled or requeued.")
+    revision: int = Field(ge=1, description="Orders the changes of one job: a higher revision is newer.")
+
+
+class CampaignProgress(Event):
+    """Counts of a campaign's jobs per state, with an ETA; published when the counts change."""
+
+    type: Literal["campaign.progress"] = "campaign.progress"
+    campaign_id: UUID
+    status: CampaignStatus
+    total: int = Field(ge=0)
+    queued: int = Field(ge=0)
+    running: int = Field(ge=0)
+    completed: int = Field(ge=0)
+    failed: int = Field(ge=0)
+    cancelled: int = Field(ge=0)
+    mean_job_duration_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Mean wall time of the campaign's completed jobs; null before the first.",
+    )
+    eta_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Remaining jobs x mean job duration / live runners of the campaign's pools; null when unknown.",
+    )
+    live_runners: int = Field(
+        ge=0, description="Runners of the campaign's pools alive when this was computed."
+    )
+
+
 class _RunEvent(Event):
     run_id: UUID = Field(description="One execution attempt of a job.")
     job_id: UUID
@@ -101,6 +147,8 @@ AnyEvent = Annotated[
     | CampaignCancelled
     | JobQueued
     | JobCancelRequested
+    | JobStatusChanged
+    | CampaignProgress
     | RunStarted
     | MetricBatch
     | RunCompleted
@@ -114,6 +162,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CampaignCancelled,
     JobQueued,
     JobCancelRequested,
+    JobStatusChanged,
+    CampaignProgress,
     RunStarted,
     MetricBatch,
     RunCompleted,

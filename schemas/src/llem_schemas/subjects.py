@@ -15,9 +15,11 @@ from uuid import UUID
 from llem_schemas.base import Event
 from llem_schemas.events import (
     CampaignCancelled,
+    CampaignProgress,
     CampaignSubmitted,
     JobCancelRequested,
     JobQueued,
+    JobStatusChanged,
     MetricBatch,
     RunCompleted,
     RunFailed,
@@ -54,13 +56,23 @@ class ConsumerSpec:
     max_deliver: int
     max_ack_pending: int
     description: str
+    more_subjects: tuple[str, ...] = ()
+
+    @property
+    def filter_subjects(self) -> tuple[str, ...]:
+        return (self.filter_subject, *self.more_subjects)
 
     def config_kwargs(self) -> dict[str, object]:
         """Keyword arguments of nats-py's ConsumerConfig (its field names, durations in seconds,
         policies as the API's strings, which nats-py's str enums accept as they are)."""
+        subjects = (
+            {"filter_subjects": list(self.filter_subjects)}
+            if self.more_subjects
+            else {"filter_subject": self.filter_subject}
+        )
         return {
             "durable_name": self.durable_name,
-            "filter_subject": self.filter_subject,
+            **subjects,
             "ack_policy": "explicit",
             "deliver_policy": "all",
             "ack_wait": self.ack_wait_s,
@@ -87,6 +99,7 @@ class Layout:
     job_ack_wait_s: float = 60.0
     job_max_deliver: int = 5
     runner_ttl_s: float = 20.0
+    job_dedupe_window_s: float = 3600.0
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -109,12 +122,25 @@ class Layout:
     def metrics_stream(self) -> str:
         return f"{self._stream_base}_METRICS"
 
-    # -- subjects ----------------------------------------------------------------------
-    def job_subject(self, pool: str) -> str:
-        return f"{self.prefix}.jobs.{pool}"
+    @property
+    def advisories_stream(self) -> str:
+        return f"{self._stream_base}_ADVISORIES"
 
-    def job_event_subject(self, campaign_id: UUID | str, job_id: UUID | str) -> str:
-        return f"{self.prefix}.events.job.{campaign_id}.{job_id}.queued"
+    @property
+    def max_deliveries_advisory(self) -> str:
+        """What the server publishes when a job exhausts MaxDeliver on any pool consumer."""
+        return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{self.jobs_stream}.*"
+
+    # -- subjects ----------------------------------------------------------------------
+    def job_subject(self, pool: str, campaign_id: UUID | str) -> str:
+        """A campaign's jobs for one pool: one subject each, so cancelling purges exactly them."""
+        return f"{self.prefix}.jobs.{pool}.{campaign_id}"
+
+    def pool_jobs(self, pool: str) -> str:
+        return f"{self.prefix}.jobs.{pool}.*"
+
+    def job_event_subject(self, campaign_id: UUID | str, job_id: UUID | str, what: str = "queued") -> str:
+        return f"{self.prefix}.events.job.{campaign_id}.{job_id}.{what}"
 
     def campaign_subject(self, campaign_id: UUID | str, what: str) -> str:
         return f"{self.prefix}.events.campaign.{campaign_id}.{what}"
@@ -149,6 +175,10 @@ class Layout:
                 return self.campaign_subject(cid, "submitted")
             case CampaignCancelled(campaign_id=cid):
                 return self.campaign_subject(cid, "cancelled")
+            case CampaignProgress(campaign_id=cid):
+                return self.campaign_subject(cid, "progress")
+            case JobStatusChanged():
+                return self.job_event_subject(event.campaign_id, event.job_id, "status")
             case RunStarted() | RunCompleted() | RunFailed():
                 return self.run_subject(event.campaign_id, event.run_id, event.type.removeprefix("run."))
             case MetricBatch():
@@ -167,7 +197,7 @@ class Layout:
                 subjects=(f"{self.prefix}.jobs.>",),
                 retention="workqueue",
                 discard="new",
-                duplicate_window_s=3600,
+                duplicate_window_s=self.job_dedupe_window_s,
                 max_age_s=0,
                 max_bytes=-1,
                 max_msg_size=1024 * 1024,
@@ -194,6 +224,17 @@ class Layout:
                 max_bytes=32 * 1024**3,
                 max_msg_size=4 * 1024 * 1024,
                 description="Metric batches (power, energy, clocks, token counters) while runs go on.",
+            ),
+            StreamSpec(
+                name=self.advisories_stream,
+                subjects=(self.max_deliveries_advisory,),
+                retention="limits",
+                discard="old",
+                duplicate_window_s=120,
+                max_age_s=7 * 86400,
+                max_bytes=64 * 1024**2,
+                max_msg_size=64 * 1024,
+                description="Server advisories the scheduler must not miss while it is down (MaxDeliver).",
             ),
         )
 
@@ -224,12 +265,50 @@ class Layout:
             description="Scheduler job state: job_id -> JSON state, updated by compare-and-set.",
         )
 
+    @property
+    def campaigns_kv(self) -> KvSpec:
+        """campaign_id -> the scheduler's campaign record (pools, job count, cancelled or not)."""
+        return KvSpec(
+            bucket=f"{self._stream_base}_campaigns".lower(),
+            ttl_s=0,
+            description="Scheduler campaign records: campaign_id -> JSON, updated by compare-and-set.",
+        )
+
+    def scheduler_consumers(self) -> tuple[ConsumerSpec, ...]:
+        """What the scheduler follows: lifecycle events that change job state, and MaxDeliver advisories."""
+        p = self.prefix
+        return (
+            ConsumerSpec(
+                stream=self.events_stream,
+                durable_name="scheduler-events",
+                filter_subject=f"{p}.events.job.*.*.queued",
+                more_subjects=(
+                    f"{p}.events.run.>",
+                    f"{p}.events.campaign.*.submitted",
+                    f"{p}.events.campaign.*.cancelled",
+                ),
+                ack_wait_s=30,
+                max_deliver=-1,
+                max_ack_pending=1000,
+                description="Scheduler: job state from job, run and campaign events.",
+            ),
+            ConsumerSpec(
+                stream=self.advisories_stream,
+                durable_name="scheduler-advisories",
+                filter_subject=self.max_deliveries_advisory,
+                ack_wait_s=30,
+                max_deliver=-1,
+                max_ack_pending=100,
+                description="Scheduler: jobs whose deliveries ran out end failed.",
+            ),
+        )
+
     def pool_consumer(self, pool: str) -> ConsumerSpec:
         """The one durable consumer of a pool's job subject, shared by that pool's runners."""
         return ConsumerSpec(
             stream=self.jobs_stream,
             durable_name=f"pool-{pool}",
-            filter_subject=self.job_subject(pool),
+            filter_subject=self.pool_jobs(pool),
             ack_wait_s=self.job_ack_wait_s,
             max_deliver=self.job_max_deliver,
             max_ack_pending=1000,
