@@ -10,8 +10,10 @@ from psycopg.types.json import Jsonb
 from llem_schemas.events import (
     AnyEvent,
     CampaignCancelled,
+    CampaignProgress,
     CampaignSubmitted,
     JobQueued,
+    JobStatusChanged,
     MetricBatch,
     RunCompleted,
     RunFailed,
@@ -156,14 +158,54 @@ async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
             )
         case JobQueued(job=job):
             await conn.execute(
-                "INSERT INTO jobs (job_id, campaign_id, pool, repetition, spec, queued_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id) DO NOTHING",
+                "INSERT INTO jobs AS j (job_id, campaign_id, pool, repetition, spec, queued_at)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id) DO UPDATE SET"
+                " repetition = EXCLUDED.repetition, spec = EXCLUDED.spec, queued_at = EXCLUDED.queued_at"
+                " WHERE j.spec = '{}'::jsonb",  # fills a stub left by an earlier job.status only
                 (
                     job.job_id,
                     job.campaign_id,
                     job.pool,
                     job.repetition,
                     Jsonb(job.model_dump(mode="json")),
+                    event.occurred_at,
+                ),
+            )
+        case JobStatusChanged():
+            # Only a newer revision moves a job; the job row may not exist yet (its job.queued can
+            # come later in a batch replayed out of order), so the status waits in a stub row.
+            await conn.execute(
+                "INSERT INTO jobs AS j (job_id, campaign_id, pool, repetition, spec, queued_at, status,"
+                " status_revision, status_reason, attempt, runner_id, run_id, status_changed_at)"
+                " VALUES (%(job_id)s, %(campaign_id)s, %(pool)s, 0, '{}', %(at)s, %(status)s, %(revision)s,"
+                " %(reason)s, %(attempt)s, %(runner_id)s, %(run_id)s, %(at)s)"
+                " ON CONFLICT (job_id) DO UPDATE SET status = EXCLUDED.status,"
+                " status_revision = EXCLUDED.status_revision, status_reason = EXCLUDED.status_reason,"
+                " attempt = EXCLUDED.attempt, runner_id = EXCLUDED.runner_id, run_id = EXCLUDED.run_id,"
+                " status_changed_at = EXCLUDED.status_changed_at"
+                " WHERE j.status_revision < EXCLUDED.status_revision",
+                {
+                    "job_id": event.job_id,
+                    "campaign_id": event.campaign_id,
+                    "pool": event.pool,
+                    "at": event.occurred_at,
+                    "status": event.status,
+                    "revision": event.revision,
+                    "reason": event.reason,
+                    "attempt": event.attempt,
+                    "runner_id": event.runner_id,
+                    "run_id": event.run_id,
+                },
+            )
+        case CampaignProgress():
+            await conn.execute(
+                "UPDATE campaigns SET status = %s, progress = %s, progress_updated_at = %s"
+                " WHERE campaign_id = %s AND (progress_updated_at IS NULL OR progress_updated_at <= %s)",
+                (
+                    event.status,
+                    Jsonb(event.model_dump(mode="json", exclude={"event_id", "type", "schema_version"})),
+                    event.occurred_at,
+                    event.campaign_id,
                     event.occurred_at,
                 ),
             )
