@@ -77,7 +77,7 @@ async def js(nc: NatsClient, layout: Layout) -> AsyncIterator[JetStreamContext]:
     yield ctx
     for spec in layout.streams():
         await ctx.delete_stream(spec.name)
-    for kv in (layout.runners_kv, layout.fencing_kv, layout.job_state_kv):
+    for kv in (layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv):
         await ctx.delete_key_value(kv.bucket)
 
 
@@ -105,4 +105,8 @@ def service_env(nats_server: NatsServer, layout: Layout, database_url: str, tmp_
         "LLEM_DATABASE_URL": database_url,
         "LLEM_POOLS": '["cpu"]',
         "LLEM_HEARTBEAT_INTERVAL_S": "1",
+        # the scheduler declares the layout: it must declare this test's
+        "LLEM_JOB_ACK_WAIT_S": str(layout.job_ack_wait_s),
+        "LLEM_JOB_MAX_DELIVER": str(layout.job_max_deliver),
+        "LLEM_RUNNER_TTL_S": str(layout.runner_ttl_s),
     }

@@ -1,8 +1,6 @@
-"""The skeleton campaign: one llama.cpp job per repetition, used by `make demo` and the e2e test.
-
-Ids are derived from content (uuid5), so submitting the same campaign twice publishes the same
-event ids and JetStream drops the duplicates. The full campaign grid arrives with the scheduler issue.
-"""
+"""Hand-built jobs for runner tests: one llama.cpp job per repetition, published without the
+scheduler's expansion (the runner tests tune a job's fields directly). Campaigns from files go
+through `llem_scheduler.expand` and `submit_campaign`."""
 
 from __future__ import annotations
 

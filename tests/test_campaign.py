@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,10 @@ from nats.js import JetStreamContext
 from llem_scheduler.errors import SpecError
 from llem_scheduler.expand import expand
 from llem_scheduler.spec import load_spec, parse_spec
+from llem_scheduler.state import JobState, StateStore
 from llem_scheduler.submit import submit_campaign
 from llem_schemas.campaign import CampaignSpec
+from llem_schemas.events import JobQueued
 from llem_schemas.subjects import Layout
 
 
@@ -120,10 +124,66 @@ def test_the_example_campaign_expands() -> None:
 async def test_submitting_twice_queues_each_job_once(js: JetStreamContext, layout: Layout) -> None:
     spec = _spec([1024], [16, 32], [1], 2)
     expansion = expand(spec)
-    assert await submit_campaign(js, layout, spec, expansion) == len(expansion.jobs)
-    assert await submit_campaign(js, layout, spec, expansion) == 0
+    first = await submit_campaign(js, layout, spec, expansion)
+    assert (first.queued, first.already) == (len(expansion.jobs), 0)
+    again = await submit_campaign(js, layout, spec, expansion)
+    assert (again.queued, again.already) == (0, len(expansion.jobs))
     assert (await js.stream_info(layout.jobs_stream)).state.messages == len(expansion.jobs)
     events = await js.stream_info(layout.events_stream)
     assert events.state.messages == 1 + len(expansion.jobs), (
         "one campaign.submitted and one job.queued per job"
     )
+    # the work queue holds them in the expansion's (seeded, shuffled) order
+    sub = await js.pull_subscribe(layout.pool_jobs("cpu"), stream=layout.jobs_stream, durable="pool-cpu")
+    msgs = await sub.fetch(len(expansion.jobs), timeout=5)
+    cpu_jobs = [j.job_id for j in expansion.jobs if j.pool == "cpu"]
+    assert [JobQueued.model_validate_json(m.data).job.job_id for m in msgs] == cpu_jobs
+
+
+@pytest.mark.layout(job_dedupe_window_s=1)
+async def test_a_resubmit_after_the_duplicate_window_queues_nothing(
+    js: JetStreamContext, layout: Layout
+) -> None:
+    spec = _spec([1024], [16], [1], 1)
+    expansion = expand(spec)
+    await submit_campaign(js, layout, spec, expansion)
+    await asyncio.sleep(1.5)  # the stream forgot the message ids; the job states remain
+    assert (await submit_campaign(js, layout, spec, expansion)).queued == 0
+    assert (await js.stream_info(layout.jobs_stream)).state.messages == len(expansion.jobs)
+
+
+async def test_a_submit_cut_short_is_completed_by_the_next(js: JetStreamContext, layout: Layout) -> None:
+    """A crash between a job's state write and the work queue's PubAck leaves the job marked not
+    enqueued; the next submit publishes it."""
+    spec = _spec([1024], [16], [1], 1)
+    expansion = expand(spec)
+    store = StateStore(await js.key_value(layout.job_state_kv.bucket), 5)
+    lost = expansion.jobs[0]
+    pending = JobState(
+        job_id=lost.job_id,
+        campaign_id=lost.campaign_id,
+        pool=lost.pool,
+        status="queued",
+        updated_at=datetime.now(UTC),
+        enqueued=False,
+    )
+    await store.mutate(lost.job_id, lambda _: pending)
+    result = await submit_campaign(js, layout, spec, expansion)
+    assert result.queued == len(expansion.jobs)
+    state, _ = await store.get(lost.job_id)
+    assert state is not None and state.enqueued
+    assert (await js.stream_info(layout.jobs_stream)).state.messages == len(expansion.jobs)
+
+
+def test_pinned_repetitions_run_as_one_job_per_configuration_on_one_host() -> None:
+    free = expand(_spec([1024], [16, 32], [1], 3))
+    pinned_spec = _spec([1024], [16, 32], [1], 3).model_copy(update={"pin_repetitions": True})
+    pinned = expand(pinned_spec)
+    assert len(pinned.jobs) * 3 == len(free.jobs)
+    assert (
+        len({j.config_id for j in pinned.jobs}) == len({j.config_id for j in free.jobs}) == len(pinned.jobs)
+    )
+    assert all(j.protocol.repetitions == 3 and j.repetition == 0 for j in pinned.jobs)
+    clash = pinned_spec.model_copy(update={"protocol": {"repetitions": 2}})
+    with pytest.raises(SpecError, match=r"protocol\.repetitions"):
+        expand(clash)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy
 
+import llem_ingest
 from llem_ingest.migrate import migrate
 from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
@@ -30,7 +32,9 @@ def test_timescaledb_is_loaded_and_metric_samples_is_a_hypertable(database_url: 
 def test_migrations_are_idempotent(database_url: str) -> None:
     assert migrate(database_url) == []
     with psycopg.connect(database_url) as conn:
-        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (2,)
+        shipped = len(list((Path(llem_ingest.__file__).parent / "migrations").glob("*.sql")))
+        assert shipped >= 3
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (shipped,)
 
 
 async def test_streams_match_the_layout(js: JetStreamContext, layout: Layout) -> None:
@@ -68,3 +72,10 @@ async def test_subjects_outside_the_layout_are_not_captured(js: JetStreamContext
 
     with pytest.raises(NoStreamResponseError):
         await js.publish(f"{layout.prefix}.elsewhere.x", b"{}")
+
+
+async def test_bootstrap_updates_an_existing_buckets_ttl(js: JetStreamContext, layout: Layout) -> None:
+    """Changing the runner TTL of a running deployment: the bucket is updated, not refused."""
+    await bootstrap(js, Layout(layout.prefix, runner_ttl_s=7))
+    info = await js.stream_info(f"KV_{layout.runners_kv.bucket}")
+    assert info.config.max_age == 7

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
@@ -18,8 +17,8 @@ from llem_schemas import (
     RunStarted,
 )
 from llem_schemas.events import RunCompleted
-from llem_schemas.measurement import Measurement, RunSummary
 from llem_schemas.subjects import Layout
+from tests import events
 
 JOB = JobSpec(
     job_id=uuid.uuid4(), campaign_id=uuid.uuid4(), pool="cpu", backend=LlamaCppBackend(model_path="/m")
@@ -28,57 +27,15 @@ QUEUED = JobQueued(job=JOB)
 
 
 def _started(attempt: int, runner: str = "r1") -> RunStarted:
-    return RunStarted.model_validate(
-        {
-            "run_id": uuid.uuid4(),
-            "job_id": JOB.job_id,
-            "campaign_id": JOB.campaign_id,
-            "runner_id": runner,
-            "attempt": attempt,
-            "job": JOB,
-            "meter": "none",
-            "fingerprint": {
-                "hostname": "h",
-                "os": "Linux",
-                "python_version": "3.11",
-                "backend": "llama_cpp",
-                "llem_version": "0",
-            },
-        }
-    )
+    return events.started(JOB, attempt, runner)
 
 
 def _failed(attempt: int, retryable: bool, error_type: str = "BackendError") -> RunFailed:
-    return RunFailed(
-        run_id=uuid.uuid4(),
-        job_id=JOB.job_id,
-        campaign_id=JOB.campaign_id,
-        runner_id="r1",
-        attempt=attempt,
-        reason="boom",
-        error_type=error_type,
-        retryable=retryable,
-    )
+    return events.failed(JOB, attempt, retryable, error_type)
 
 
 def _completed(attempt: int) -> RunCompleted:
-    now = datetime.now(UTC)
-    summary = RunSummary(
-        duration_s=1.0,
-        requests_total=1,
-        requests_failed=0,
-        prompt_tokens=3,
-        output_tokens=4,
-        measurement=Measurement(meter="none", window_start=now, window_end=now, samples=0, warmup_requests=0),
-    )
-    return RunCompleted(
-        run_id=uuid.uuid4(),
-        job_id=JOB.job_id,
-        campaign_id=JOB.campaign_id,
-        runner_id="r1",
-        attempt=attempt,
-        summary=summary,
-    )
+    return events.completed(JOB, attempt)
 
 
 def _walk(*events: object, max_attempts: int = 3) -> str | None:
@@ -143,4 +100,4 @@ async def test_store_applies_events_once_and_concurrent_writers_agree(
     assert sum(r is not None for r in results) == 1, "compare-and-set: exactly one writer applied it"
     state, revision = await store_a.get(JOB.job_id)
     assert state is not None and state.status == "running" and revision == 2
-    assert [s.job_id for s in await store_a.all()] == [JOB.job_id]
+    assert list(await store_a.all()) == [JOB.job_id]

@@ -23,10 +23,10 @@ from llem.devstack.ports import free_port
 from llem_runner.backends import create_backend
 from llem_runner.backends.openai import OpenAIBackend, _Stream
 from llem_runner.errors import BackendError, JobRejected
-from llem_scheduler.demo import skeleton_jobs, submit
 from llem_schemas import JobQueued, MeasurementProtocol, Workload
 from llem_schemas.jobs import OpenAICompatibleBackend
 from llem_schemas.subjects import Layout
+from tests.skeleton import skeleton_jobs, submit
 
 from .processes import service, terminate
 from .waiting import db_rows, wait_for

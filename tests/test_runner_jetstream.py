@@ -21,9 +21,9 @@ from nats.js.errors import NotFoundError
 from llem.devstack import NatsServer
 from llem.devstack.ports import free_port
 from llem_runner.fencing import Fence
-from llem_scheduler.demo import skeleton_jobs, submit
 from llem_schemas import JobCancelRequested, JobQueued, MeasurementProtocol, Workload, parse_event
 from llem_schemas.subjects import Layout
+from tests.skeleton import skeleton_jobs, submit
 
 from .processes import service
 from .tcp_proxy import TcpProxy

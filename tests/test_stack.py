@@ -35,13 +35,18 @@ def _llem(*args: str, timeout_s: float = 240) -> subprocess.CompletedProcess[str
     return subprocess.run([LLEM, *args], capture_output=True, text=True, timeout=timeout_s, check=False)
 
 
-def test_demo_runs_the_skeleton_campaign_and_the_stack_is_idempotent(data_dir: Path) -> None:
+def test_demo_runs_the_demo_campaign_and_the_stack_is_idempotent(data_dir: Path) -> None:
     demo = _llem("demo", "--data-dir", str(data_dir))
     assert demo.returncode == 0, demo.stdout + demo.stderr
-    assert '"status": "completed"' in demo.stdout
+    assert "All 4 job(s) completed" in demo.stdout
     assert "/api/runs" in demo.stdout
 
     state = json.loads((data_dir / "stack.json").read_text())
+    cid = demo.stdout.split("submitted campaign ")[1].split(":")[0]
+    nats_url = f"nats://127.0.0.1:{state['nats_port']}"
+    status = _llem("campaign", "status", cid, "--nats", nats_url)
+    assert status.returncode == 0, status.stderr
+    assert "completed=4" in status.stdout, "the scheduler of the stack tracked every job to its end"
     again = _llem("stack", "up", "--data-dir", str(data_dir))
     assert again.returncode == 0, again.stderr
     assert json.loads((data_dir / "stack.json").read_text()) == state, (

@@ -11,8 +11,8 @@ from nats.js import JetStreamContext
 
 from llem_api.app import create_app
 from llem_api.settings import ApiSettings
-from llem_scheduler.demo import skeleton_jobs, submit
 from llem_schemas.subjects import Layout
+from tests.skeleton import skeleton_jobs, submit
 
 from .processes import service
 from .waiting import db_rows, wait_for

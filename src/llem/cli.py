@@ -7,19 +7,21 @@ import json
 import os
 import time
 import urllib.request
+import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import nats
 import typer
 
 from llem import stack
-from llem_scheduler.demo import skeleton_jobs, submit
+from llem_scheduler.submit import Submitted
+from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
 
 app = typer.Typer(help="llem: energy of LLM inference, measured on real hardware.", no_args_is_help=True)
 stack_app = typer.Typer(
-    help="The local stack (NATS, TimescaleDB, ingest, API, one runner).", no_args_is_help=True
+    help="The local stack (NATS, TimescaleDB, scheduler, ingest, API, one runner).", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
 campaign_app = typer.Typer(
@@ -61,42 +63,75 @@ def _get_json(url: str) -> dict[str, object]:
     return data
 
 
+DEMO_SPEC = Path(__file__).resolve().parents[2] / "examples" / "demo.yaml"
+
+
 @app.command()
-def demo(data_dir: DataDir = stack.DEFAULT_DATA_DIR, timeout_s: float = 180) -> None:
-    """Bring the stack up, run the skeleton campaign on a tiny generated model, show the run."""
+def demo(
+    data_dir: DataDir = stack.DEFAULT_DATA_DIR,
+    spec_file: Annotated[Path, typer.Option("--spec", help="Campaign file to run.")] = DEMO_SPEC,
+    timeout_s: float = 300,
+) -> None:
+    """Bring the stack up, run a campaign file (default: examples/demo.yaml) on a tiny generated
+    model, and show its runs as the API serves them."""
+    from llem.campaigns import table
     from llem_runner.tinymodel import write_tiny_model
+    from llem_scheduler.errors import SchedulerError
+    from llem_scheduler.expand import expand
+    from llem_scheduler.spec import load_spec
+    from llem_scheduler.submit import submit_campaign
 
+    try:
+        spec = load_spec(spec_file)
+        expansion = expand(spec)
+    except SchedulerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
     state = stack.up(data_dir)
-    model = write_tiny_model(data_dir / "models" / "tiny-random.gguf")
-    campaign, jobs = skeleton_jobs(str(model), state.pool, name="demo")
+    write_tiny_model(data_dir / "models" / "tiny-random.gguf")
+    typer.echo(table(expansion))
 
-    async def _submit() -> None:
+    async def _submit() -> Submitted:
         nc = await nats.connect(state.nats_url)
         try:
-            await submit(nc.jetstream(), Layout(state.prefix), campaign, jobs)
+            return await submit_campaign(nc.jetstream(), Layout(state.prefix), spec, expansion)
         finally:
             await nc.close()
 
-    asyncio.run(_submit())
-    typer.echo(f"submitted campaign {campaign.campaign_id} ({len(jobs)} job) to pool {state.pool!r}")
+    result = asyncio.run(_submit())
+    cid, total = str(result.campaign_id), len(expansion.jobs)
+    typer.echo(f"\nsubmitted campaign {cid}: {result.queued} job(s) queued, {result.already} already known")
     deadline = time.monotonic() + timeout_s
+    done: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        runs = _get_json(f"{state.api_url}/api/runs")["items"]
+        runs = _get_json(f"{state.api_url}/api/runs?limit=500")["items"]
         assert isinstance(runs, list)
         done = [
-            r for r in runs if r["campaign_id"] == str(campaign.campaign_id) and r["status"] == "completed"
+            r for r in runs if r["campaign_id"] == cid and r["status"] == "completed" and not r["superseded"]
         ]
-        if done:
-            run = done[0]
-            typer.echo(json.dumps(run, indent=2))
-            typer.echo(
-                f"\nThe run is in the API: {state.api_url}/api/runs  (OpenAPI: {state.api_url}/schema)"
-            )
-            typer.echo(f"Logs: {data_dir / 'logs'}   Stop with: make demo-down")
-            return
+        if len({r["job_id"] for r in done}) >= total:
+            break
         time.sleep(1)
-    typer.echo(f"no completed run after {timeout_s:.0f} s; see {data_dir / 'logs'}", err=True)
-    raise typer.Exit(code=1)
+    else:
+        typer.echo(
+            f"{len(done)} of {total} run(s) completed after {timeout_s:.0f} s; see {data_dir / 'logs'}",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"\n{'run':<10}{'runner':<14}{'out tok':>8}{'tok/s':>9}{'energy J':>10}  meter / flags")
+    for r in sorted(done, key=lambda r: str(r["started_at"])):
+        energy = "null" if r["energy_j"] is None else f"{r['energy_j']:.2f}"
+        flags = ",".join(f["code"] for f in r["quality_flags"]) or "-"
+        typer.echo(
+            f"{r['run_id'][:8]:<10}{r['runner_id']:<14}{r['output_tokens']:>8}"
+            f"{r['output_tokens_per_s']:>9.1f}{energy:>10}  {r['meter']} / {flags}"
+        )
+    typer.echo(
+        f"\nAll {total} job(s) completed. Runs: {state.api_url}/api/runs  (OpenAPI: {state.api_url}/schema)"
+    )
+    typer.echo(
+        f"Campaign state: llem campaign status {cid}   Logs: {data_dir / 'logs'}   Stop: make demo-down"
+    )
 
 
 def _nats_url(explicit: str | None) -> str:
@@ -134,15 +169,103 @@ def campaign_submit(
     if dry_run:
         return
 
-    async def _submit() -> int:
+    async def _submit() -> Submitted:
         nc = await nats.connect(_nats_url(nats_url))
         try:
             return await submit_campaign(nc.jetstream(), Layout(prefix), spec, expansion)
         finally:
             await nc.close()
 
-    queued = asyncio.run(_submit())
-    typer.echo(f"queued {queued} new job(s) ({len(expansion.jobs) - queued} already queued)")
+    result = asyncio.run(_submit())
+    typer.echo(
+        f"campaign {result.campaign_id}: queued {result.queued} job(s), {result.already} already queued"
+    )
+
+
+NatsOption = Annotated[str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")]
+PrefixOption = Annotated[str, typer.Option(help="Deployment subject prefix.")]
+
+
+@campaign_app.command("cancel")
+def campaign_cancel(
+    campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
+    reason: Annotated[str, typer.Option(help="Why (shown with the cancelled jobs).")] = "",
+    nats_url: NatsOption = None,
+    prefix: PrefixOption = "llem",
+) -> None:
+    """Cancel a campaign: queued jobs leave the queue, running ones are told to stop."""
+    from llem_scheduler.errors import SchedulerError
+    from llem_scheduler.submit import cancel_campaign
+
+    async def _cancel() -> None:
+        nc = await nats.connect(_nats_url(nats_url))
+        try:
+            await cancel_campaign(nc.jetstream(), Layout(prefix), campaign_id, reason)
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(_cancel())
+    except SchedulerError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    typer.echo(f"campaign {campaign_id} cancelled")
+
+
+@campaign_app.command("status")
+def campaign_status(
+    campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
+    nats_url: NatsOption = None,
+    prefix: PrefixOption = "llem",
+) -> None:
+    """Every job of a campaign with its state, from the scheduler's state store."""
+    from llem_scheduler.campaigns import CampaignStore
+    from llem_scheduler.state import JobState, StateStore
+
+    layout = Layout(prefix)
+
+    async def _read() -> tuple[object, list[JobState]]:
+        nc = await nats.connect(_nats_url(nats_url))
+        try:
+            js = nc.jetstream()
+            record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(campaign_id)
+            states = await StateStore(await js.key_value(layout.job_state_kv.bucket), 0).all()
+            return record, [s for s, _ in states.values() if s.campaign_id == campaign_id]
+        finally:
+            await nc.close()
+
+    record, states = asyncio.run(_read())
+    if record is None:
+        typer.echo(f"no campaign {campaign_id}", err=True)
+        raise typer.Exit(code=2)
+    for state in sorted(states, key=lambda s: (s.status, str(s.job_id))):
+        where = f"{state.runner_id} attempt {state.attempt}" if state.runner_id else "-"
+        typer.echo(f"{state.job_id}  {state.status:<9}  {where}  {state.reason or ''}".rstrip())
+    counts = {
+        k: sum(1 for s in states if s.status == k)
+        for k in ("queued", "running", "completed", "failed", "cancelled")
+    }
+    typer.echo(" ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@app.command()
+def runners(nats_url: NatsOption = None, prefix: PrefixOption = "llem") -> None:
+    """The live fleet: runners whose heartbeat has not expired."""
+    from llem_scheduler.registry import live_runners
+
+    async def _read() -> list[RunnerHeartbeat]:
+        nc = await nats.connect(_nats_url(nats_url))
+        try:
+            return await live_runners(nc.jetstream(), Layout(prefix))
+        finally:
+            await nc.close()
+
+    fleet = asyncio.run(_read())
+    for r in fleet:
+        job = str(r.current_job_id) if r.current_job_id else "idle"
+        typer.echo(f"{r.runner_id}  {r.hostname}  pools={','.join(r.pools)}  gpus={len(r.gpus)}  {job}")
+    if not fleet:
+        typer.echo("no runner alive")
 
 
 def main() -> None:

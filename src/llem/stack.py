@@ -27,7 +27,7 @@ from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 DEFAULT_DATA_DIR = Path(os.environ.get("LLEM_DATA_DIR", ".data")).resolve()
-SERVICES = ("ingest", "api", "runner")
+SERVICES = ("scheduler", "ingest", "api", "runner")
 
 
 @dataclass
@@ -62,6 +62,7 @@ class StackState:
             "LLEM_POOLS": json.dumps([self.pool]),
             "LLEM_API_PORT": str(self.api_port),
             "LLEM_RUNNER_ID": "local-runner",
+            "LLEM_MODEL_DIR": str(Path(self.data_dir) / "models"),
         }
 
 
@@ -135,6 +136,7 @@ def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
     asyncio.run(_bootstrap_streams(state))
     bin_dir = Path(sys.executable).parent
     state.service_pids = {
+        "scheduler": _spawn("scheduler", [str(bin_dir / "llem-scheduler"), "run"], state, logs),
         "ingest": _spawn("ingest", [str(bin_dir / "llem-ingest"), "run"], state, logs),
         "api": _spawn("api", [str(bin_dir / "llem-api"), "run"], state, logs),
         "runner": _spawn("runner", [str(bin_dir / "llem-runner"), "run"], state, logs),
@@ -144,28 +146,29 @@ def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
     return state
 
 
-def _terminate(pid: int, timeout_s: float = 10) -> None:
-    if not _alive(pid):
-        return
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+def _terminate(*pids: int, timeout_s: float = 10) -> None:
+    """SIGTERM to every process group at once, then SIGKILL to whatever outlives the timeout."""
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while _alive(pid) and time.monotonic() < deadline:
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)
+        for pid in pids:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)
+    for pid in pids:
+        if _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
 
 
 def down(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     state = load_state(data_dir)
     if state is None:
         return False
-    for pid in state.service_pids.values():
-        _terminate(pid)
+    _terminate(*state.service_pids.values())
     PostgresServer(data_dir / "postgres").stop()
     _terminate(state.nats_pid)
     _state_path(data_dir).unlink()

@@ -17,12 +17,13 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from llem_scheduler.errors import BootstrapError
 from llem_schemas.subjects import ConsumerSpec, KvSpec, Layout, StreamSpec
 
 log = logging.getLogger("llem.scheduler.bootstrap")
+STREAM_NAME_IN_USE = 10058  # JetStream: "stream name already in use with a different configuration"
 
 
 def stream_config(spec: StreamSpec) -> StreamConfig:
@@ -61,16 +62,36 @@ async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) 
 
 
 async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
+    """Create each bucket, or bring an existing one's TTL and description up to date."""
     for spec in specs:
-        await js.create_key_value(
-            KeyValueConfig(
-                bucket=spec.bucket, ttl=spec.ttl_s or None, description=spec.description, history=1
-            )
+        config = KeyValueConfig(
+            bucket=spec.bucket, ttl=spec.ttl_s or None, description=spec.description, history=1
         )
+        try:
+            await js.create_key_value(config)
+        except BadRequestError as exc:
+            if exc.err_code != STREAM_NAME_IN_USE:
+                raise
+            stream = (await js.stream_info(f"KV_{spec.bucket}")).config
+            stream.max_age, stream.description = spec.ttl_s or None, spec.description
+            if spec.ttl_s:  # the server wants the duplicate window within max age
+                stream.duplicate_window = min(stream.duplicate_window or spec.ttl_s, spec.ttl_s)
+            try:
+                await js.update_stream(stream)
+            except Exception as exc:
+                raise BootstrapError(f"KV bucket {spec.bucket} exists and cannot be updated: {exc}") from exc
+            log.info("updated KV bucket %s (ttl %s s)", spec.bucket, spec.ttl_s)
 
 
 async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
     """Declare streams, KV buckets, the ingest consumers and one consumer per named pool. Idempotent."""
     await ensure_streams(js, layout)
-    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv, layout.job_state_kv])
-    await ensure_consumers(js, [*layout.ingest_consumers(), *(layout.pool_consumer(p) for p in pools)])
+    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv])
+    await ensure_consumers(
+        js,
+        [
+            *layout.ingest_consumers(),
+            *layout.scheduler_consumers(),
+            *(layout.pool_consumer(p) for p in pools),
+        ],
+    )

@@ -1,4 +1,5 @@
-"""`llem-scheduler bootstrap [--pool NAME ...]`: declare the JetStream layout."""
+"""`llem-scheduler bootstrap [--pool NAME ...]` declares the JetStream layout;
+`llem-scheduler run` follows the campaigns and keeps every job's state."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ import nats
 
 from llem_scheduler.bootstrap import bootstrap
 from llem_scheduler.settings import SchedulerSettings
-from llem_schemas.subjects import Layout
 
 
 async def _bootstrap(settings: SchedulerSettings, pools: list[str]) -> None:
     nc = await nats.connect(settings.nats_url, user_credentials=settings.nats_creds)
     try:
-        await bootstrap(nc.jetstream(), Layout(settings.prefix), pools)
+        await bootstrap(nc.jetstream(), settings.layout(), pools)
     finally:
         await nc.close()
 
@@ -26,9 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     boot = sub.add_parser("bootstrap", help="declare streams and consumers (idempotent)")
     boot.add_argument("--pool", action="append", default=[], help="also declare this pool's job consumer")
+    sub.add_parser("run", help="follow events and advisories; keep job states; sweep liveness and progress")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(_bootstrap(SchedulerSettings(), args.pool))
+    settings = SchedulerSettings()
+    if args.command == "bootstrap":
+        asyncio.run(_bootstrap(settings, args.pool))
+        return 0
+    from llem_scheduler.service import create_app
+
+    app, _ = create_app(settings)
+    asyncio.run(app.run())
     return 0
 
 

@@ -15,3 +15,11 @@ class PublishError(SchedulerError):
 
 class SpecError(SchedulerError):
     """A campaign spec is invalid: the message names the file, the field path and the problem."""
+
+
+class StateConflict(SchedulerError):
+    """A compare-and-set on the state store kept losing to other writers."""
+
+
+class CampaignNotFound(SchedulerError):
+    """No campaign with this id was ever submitted."""

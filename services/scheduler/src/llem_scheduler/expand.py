@@ -113,6 +113,11 @@ def _job(spec: CampaignSpec, cid: uuid.UUID, config: dict[str, Any], repetition:
 
 
 def expand(spec: CampaignSpec) -> Expansion:
+    """Pinned repetitions (A/B pairing) become one job per configuration whose protocol runs all
+    repetitions back to back on the runner that takes it: same host, same loaded model, and the
+    run reports every repetition with the mean and its interval."""
+    if spec.pin_repetitions and "repetitions" in spec.protocol:
+        raise SpecError("protocol.repetitions: with pin_repetitions, set `repetitions` at the top level only")
     cid = campaign_id(spec)
     jobs: list[JobSpec] = []
     dropped: list[Dropped] = []
@@ -135,6 +140,10 @@ def expand(spec: CampaignSpec) -> Expansion:
                     reason = _prune(pool, model, backend_config, {"request_rate_per_s": None, **workload})
                     if reason:
                         dropped.append(Dropped(config, reason))
+                        continue
+                    if spec.pin_repetitions:
+                        config["protocol"] = {**protocol, "repetitions": spec.repetitions}
+                        jobs.append(_job(spec, cid, config, 0, f"backends[{b_index}]"))
                         continue
                     for rep in range(spec.repetitions):
                         jobs.append(_job(spec, cid, config, rep, f"backends[{b_index}]"))

@@ -25,7 +25,10 @@ async def publish_event(
 
 
 async def enqueue_job(js: JetStreamContext, layout: Layout, queued: JobQueued) -> PubAck:
-    """Put a job on its pool's work queue and mirror it on the events stream for subscribers."""
-    ack = await publish_event(js, layout, queued, layout.job_subject(queued.job.pool))
+    """Mirror a job on the events stream, then put it on its pool's work queue.
+
+    In this order, the events stream always holds a job's `job.queued` before any run event of it."""
     await publish_event(js, layout, queued)
-    return ack
+    return await publish_event(
+        js, layout, queued, layout.job_subject(queued.job.pool, queued.job.campaign_id)
+    )

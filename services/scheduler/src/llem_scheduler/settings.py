@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from llem_schemas.subjects import Layout
 
 
 class SchedulerSettings(BaseSettings):
@@ -11,3 +14,25 @@ class SchedulerSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_creds: str | None = None
     prefix: str = "llem"
+    # The JetStream layout the scheduler declares (it is its one owner); runners read what it declared.
+    job_ack_wait_s: float = Field(default=60.0, gt=0)
+    job_max_deliver: int = Field(default=5, ge=1, description="Deliveries of a job before it ends failed.")
+    runner_ttl_s: float = Field(
+        default=20.0, gt=0, description="A runner is gone this long after its last beat."
+    )
+    no_runner_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Unfinished jobs of a pool fail when no runner of it was alive this long.",
+    )
+    sweep_interval_s: float = Field(
+        default=2.0, gt=0, description="How often liveness and progress are checked."
+    )
+
+    def layout(self) -> Layout:
+        return Layout(
+            self.prefix,
+            job_ack_wait_s=self.job_ack_wait_s,
+            job_max_deliver=self.job_max_deliver,
+            runner_ttl_s=self.runner_ttl_s,
+        )

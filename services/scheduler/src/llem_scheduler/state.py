@@ -9,19 +9,30 @@ queue it describes, survives scheduler restarts, and compare-and-set makes concu
 
 from __future__ import annotations
 
-import json
+import asyncio
+import uuid
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
 from uuid import UUID
 
-from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError, NoKeysError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import Field
 
+from llem_scheduler.errors import StateConflict
 from llem_schemas.base import Model, UtcDatetime
-from llem_schemas.events import AnyEvent, CampaignCancelled, JobQueued, RunCompleted, RunFailed, RunStarted
+from llem_schemas.events import (
+    AnyEvent,
+    CampaignCancelled,
+    JobQueued,
+    JobStatus,
+    JobStatusChanged,
+    RunCompleted,
+    RunFailed,
+    RunStarted,
+)
 
-Status = Literal["queued", "running", "completed", "failed", "cancelled"]
+Status = JobStatus
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 
 
@@ -37,6 +48,29 @@ class JobState(Model):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     reason: str | None = None
+    enqueued: bool = Field(
+        default=True, description="False only while a submit has not yet had the work queue's PubAck."
+    )
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def status_event(self, revision: int) -> JobStatusChanged:
+        """The public event for this state; its id is fixed by the revision, so republishing is a no-op."""
+        return JobStatusChanged(
+            event_id=uuid.uuid5(self.job_id, f"status:{revision}"),
+            occurred_at=self.updated_at,
+            job_id=self.job_id,
+            campaign_id=self.campaign_id,
+            pool=self.pool,
+            status=self.status,
+            attempt=self.attempt,
+            runner_id=self.runner_id,
+            run_id=self.run_id,
+            reason=self.reason,
+            revision=revision,
+        )
 
 
 def transition(state: JobState | None, event: AnyEvent, max_attempts: int) -> JobState | None:
@@ -62,6 +96,16 @@ def transition(state: JobState | None, event: AnyEvent, max_attempts: int) -> Jo
                     "reason": event.reason or "campaign cancelled",
                 }
             )
+    if state is None and isinstance(event, RunStarted):
+        # The job was queued by a path the scheduler has not seen yet (its job.queued is lost or
+        # still to come): the run carries the job, so the state starts here.
+        state = JobState(
+            job_id=event.job.job_id,
+            campaign_id=event.job.campaign_id,
+            pool=event.job.pool,
+            status="queued",
+            updated_at=event.occurred_at,
+        )
     if state is None or not isinstance(event, RunStarted | RunCompleted | RunFailed):
         return None
     if event.attempt < state.attempt or state.status in TERMINAL:
@@ -91,6 +135,18 @@ def transition(state: JobState | None, event: AnyEvent, max_attempts: int) -> Jo
     return state.model_copy(update=update)
 
 
+def verdict(state: JobState | None, status: Status, reason: str, at: datetime) -> JobState | None:
+    """The scheduler's own decision on an unfinished job (failed after MaxDeliver or with no runner
+    alive; queued again when its runner vanished). Ended jobs stay as they are."""
+    if state is None or state.terminal or (state.status == status and state.reason == reason):
+        return None
+    ended = at if status in TERMINAL else None
+    return state.model_copy(update={"status": status, "reason": reason, "updated_at": at, "ended_at": ended})
+
+
+Mutation = Callable[[JobState | None], JobState | None]
+
+
 class StateStore:
     """Job states in a KV bucket, one key per job, updated by compare-and-set."""
 
@@ -104,31 +160,39 @@ class StateStore:
             return None, 0
         return JobState.model_validate_json(entry.value or b"{}"), entry.revision or 0
 
-    async def apply(self, job_id: UUID, event: AnyEvent) -> JobState | None:
-        """Apply one event; returns the new state, or None when nothing changed. Safe to repeat."""
-        for _ in range(10):
+    async def mutate(self, job_id: UUID, change: Mutation) -> tuple[JobState | None, int, bool]:
+        """Compare-and-set `change` on the job's state: (state, revision, whether it changed)."""
+        for _ in range(20):
             state, revision = await self.get(job_id)
-            new = transition(state, event, self.max_attempts)
+            new = change(state)
             if new is None:
-                return None
+                return state, revision, False
             payload = new.model_dump_json().encode()
             try:
                 if revision:
-                    await self.kv.update(str(job_id), payload, last=revision)
+                    revision = await self.kv.update(str(job_id), payload, last=revision)
                 else:
-                    await self.kv.create(str(job_id), payload)
-                return new
+                    revision = await self.kv.create(str(job_id), payload)
+                return new, revision, True
             except KeyWrongLastSequenceError:
                 continue  # someone else wrote first: read again
-        raise RuntimeError(f"job {job_id}: state kept changing under us")
+        raise StateConflict(f"job {job_id}: state kept changing under us")
 
-    async def all(self) -> list[JobState]:
+    async def apply(self, job_id: UUID, event: AnyEvent) -> JobState | None:
+        """Apply one event; returns the new state, or None when nothing changed. Safe to repeat."""
+        state, _, changed = await self.mutate(job_id, lambda s: transition(s, event, self.max_attempts))
+        return state if changed else None
+
+    async def all(self) -> dict[UUID, tuple[JobState, int]]:
+        """Every job's state and revision (read at start-up; the tracker keeps them current)."""
         try:
             keys = await self.kv.keys()
-        except NotFoundError:
-            return []
-        states = []
-        for key in keys:
-            entry = await self.kv.get(key)
-            states.append(JobState.model_validate(json.loads(entry.value or b"{}")))
-        return states
+        except (NoKeysError, NotFoundError):
+            return {}
+        found: dict[UUID, tuple[JobState, int]] = {}
+        for start in range(0, len(keys), 256):
+            entries = await asyncio.gather(*(self.get(UUID(k)) for k in keys[start : start + 256]))
+            for state, revision in entries:
+                if state is not None:
+                    found[state.job_id] = (state, revision)
+        return found

@@ -1,28 +1,68 @@
-"""Submit an expanded campaign: declare its pools' consumers, publish the campaign and its jobs.
+"""Submit and cancel campaigns: the functions the CLI and the API call.
 
 Every id and event id is derived from content, so submitting the same campaign again publishes the
-same Nats-Msg-Ids: JetStream drops them (duplicate window), and ingest's upserts are idempotent.
+same Nats-Msg-Ids. A job that already has a state (in the job-state KV bucket) is never queued again,
+so a resubmit after the jobs stream's duplicate window is a no-op too.
+
+Per job, the order is: its state in KV (marked not yet enqueued), `job.queued` on the events stream,
+the work queue, then the mark. A crash in between leaves the mark unset, and a resubmit publishes
+that job again (the streams drop what they already hold, by Nats-Msg-Id).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
 
 from llem_scheduler.bootstrap import bootstrap
+from llem_scheduler.campaigns import CampaignRecord, CampaignStore
+from llem_scheduler.errors import CampaignNotFound
 from llem_scheduler.expand import Expansion
-from llem_scheduler.publish import enqueue_job, publish_event
+from llem_scheduler.publish import publish_event
+from llem_scheduler.state import JobState, Mutation, StateStore
+from llem_scheduler.tracker import purge_campaign_queues
 from llem_schemas.campaign import CampaignSpec
-from llem_schemas.events import CampaignSubmitted, JobQueued
+from llem_schemas.events import CampaignCancelled, CampaignSubmitted, JobQueued
 from llem_schemas.subjects import Layout
+
+CHUNK = 256  # jobs in flight at once: PubAcks are awaited together, the queue order is kept
+
+
+@dataclass(frozen=True)
+class Submitted:
+    campaign_id: uuid.UUID
+    queued: int  # newly queued jobs
+    already: int  # jobs that were queued (or ran) before: not queued again
+
+
+def _create_pending(event: JobQueued) -> Mutation:
+    job = event.job
+    pending = JobState(
+        job_id=job.job_id,
+        campaign_id=job.campaign_id,
+        pool=job.pool,
+        status="queued",
+        updated_at=event.occurred_at,
+        enqueued=False,
+    )
+    return lambda state: state or pending
+
+
+def _enqueued(state: JobState | None) -> JobState | None:
+    return state.model_copy(update={"enqueued": True}) if state is not None and not state.enqueued else None
 
 
 async def submit_campaign(
     js: JetStreamContext, layout: Layout, spec: CampaignSpec, expansion: Expansion
-) -> int:
-    """Returns the number of jobs newly queued (0 for a resubmit inside the duplicate window)."""
-    await bootstrap(js, layout, [p.name for p in spec.pools])
+) -> Submitted:
+    pools = [p.name for p in spec.pools]
+    await bootstrap(js, layout, pools)
+    store = StateStore(await js.key_value(layout.job_state_kv.bucket), layout.job_max_deliver)
+    campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))
     submitted = CampaignSubmitted(
         event_id=uuid.uuid5(expansion.campaign_id, "submitted"),
         campaign_id=expansion.campaign_id,
@@ -32,8 +72,55 @@ async def submit_campaign(
         spec=spec.model_dump(mode="json"),
     )
     await publish_event(js, layout, submitted)
+    await campaigns.create(
+        CampaignRecord(
+            campaign_id=expansion.campaign_id,
+            name=spec.name,
+            pools=pools,
+            job_count=len(expansion.jobs),
+            submitted_at=submitted.occurred_at,
+        )
+    )
     queued = 0
-    for job in expansion.jobs:
-        ack = await enqueue_job(js, layout, JobQueued(event_id=uuid.uuid5(job.job_id, "queued"), job=job))
-        queued += 0 if ack.duplicate else 1
-    return queued
+    for start in range(0, len(expansion.jobs), CHUNK):
+        chunk = expansion.jobs[start : start + CHUNK]
+        known = await asyncio.gather(*(store.get(job.job_id) for job in chunk))
+        todo = [
+            JobQueued(event_id=uuid.uuid5(job.job_id, "queued"), job=job)
+            for job, (state, _) in zip(chunk, known, strict=True)
+            if state is None or not state.enqueued
+        ]
+        # The state first (marked not yet enqueued), so that a crash before the PubAck leaves a
+        # trace that the next submit repairs; then the event copy, then the work queue.
+        await asyncio.gather(*(store.mutate(e.job.job_id, _create_pending(e)) for e in todo))
+        await asyncio.gather(*(publish_event(js, layout, e) for e in todo))
+        await asyncio.gather(
+            *(publish_event(js, layout, e, layout.job_subject(e.job.pool, e.job.campaign_id)) for e in todo)
+        )
+        await asyncio.gather(*(store.mutate(e.job.job_id, _enqueued) for e in todo))
+        queued += len(todo)
+    return Submitted(expansion.campaign_id, queued, len(expansion.jobs) - queued)
+
+
+async def cancel_campaign(
+    js: JetStreamContext, layout: Layout, campaign_id: uuid.UUID, reason: str = ""
+) -> CampaignRecord:
+    """Cancel a campaign: its queued jobs leave the work queue now; the scheduler (following the
+    `campaign.cancelled` event) ends every unfinished job as cancelled and stops the running ones."""
+    campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))
+    now = datetime.now(UTC)
+    record = await campaigns.cancel(campaign_id, now, reason or "campaign cancelled")
+    if record is None:
+        raise CampaignNotFound(f"no campaign {campaign_id}")
+    await purge_campaign_queues(js, layout, record)
+    await publish_event(
+        js,
+        layout,
+        CampaignCancelled(
+            event_id=uuid.uuid5(campaign_id, "cancelled"),
+            occurred_at=record.cancelled_at or now,
+            campaign_id=campaign_id,
+            reason=record.cancel_reason or "",
+        ),
+    )
+    return record
