@@ -143,6 +143,14 @@ async def submission(nc: NatsClient, rep: int) -> dict[str, Any]:
     }
 
 
+async def drop(nc: NatsClient, layout: Layout) -> None:
+    js = nc.jetstream()
+    for spec in layout.streams():
+        await js.delete_stream(spec.name)
+    for kv in (layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv):
+        await js.delete_key_value(kv.bucket)
+
+
 def start(name: str, args: list[str], env: dict[str, str], logs: Path) -> subprocess.Popen[bytes]:
     with (logs / f"{name}.log").open("ab") as log:
         return subprocess.Popen(
@@ -250,8 +258,13 @@ async def main() -> None:
         nc = await nats.connect(server.url)
         env = {**os.environ, "LLEM_NATS_URL": server.url}
         try:
-            runs = [await submission(nc, rep) for rep in range(REPS)]
+            runs = []
+            for rep in range(REPS):
+                runs.append(await submission(nc, rep))
+                if rep < REPS - 1:  # the server reserves each namespace's stream limits: free them
+                    await drop(nc, runs[-1]["layout"])
             track_s = await tracking(nc, runs[-1]["layout"], env, logs)
+            await drop(nc, runs[-1]["layout"])
             latency = await first_running(nc, env, logs, model_dir)
         finally:
             await nc.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
@@ -22,6 +24,14 @@ async def publish_event(
         )
     except Exception as exc:
         raise PublishError(f"{event.type} {event.event_id} not stored: {exc}") from exc  # type: ignore[attr-defined]
+
+
+async def publish_raw(js: JetStreamContext, subject: str, payload: bytes, event_id: UUID) -> PubAck:
+    """An event already serialised (one encoding for several subjects)."""
+    try:
+        return await js.publish(subject, payload, headers={"Nats-Msg-Id": str(event_id)})
+    except Exception as exc:
+        raise PublishError(f"{subject} {event_id} not stored: {exc}") from exc
 
 
 async def enqueue_job(js: JetStreamContext, layout: Layout, queued: JobQueued) -> PubAck:

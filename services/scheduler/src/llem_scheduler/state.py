@@ -115,6 +115,7 @@ def transition(state: JobState | None, event: AnyEvent, max_attempts: int) -> Jo
         "runner_id": event.runner_id,
         "run_id": event.run_id,
         "updated_at": event.occurred_at,
+        "enqueued": True,  # a runner had it: it was on the queue
     }
     match event:
         case RunStarted():

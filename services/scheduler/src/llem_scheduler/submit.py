@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
+from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.kv import KeyValue
 
 from llem_scheduler.bootstrap import bootstrap
 from llem_scheduler.campaigns import CampaignRecord, CampaignStore
 from llem_scheduler.errors import CampaignNotFound
 from llem_scheduler.expand import Expansion
-from llem_scheduler.publish import publish_event
-from llem_scheduler.state import JobState, Mutation, StateStore
+from llem_scheduler.publish import publish_event, publish_raw
+from llem_scheduler.state import JobState, StateStore
 from llem_scheduler.tracker import purge_campaign_queues
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import CampaignCancelled, CampaignSubmitted, JobQueued
@@ -39,19 +41,6 @@ class Submitted:
     already: int  # jobs that were queued (or ran) before: not queued again
 
 
-def _create_pending(event: JobQueued) -> Mutation:
-    job = event.job
-    pending = JobState(
-        job_id=job.job_id,
-        campaign_id=job.campaign_id,
-        pool=job.pool,
-        status="queued",
-        updated_at=event.occurred_at,
-        enqueued=False,
-    )
-    return lambda state: state or pending
-
-
 def _enqueued(state: JobState | None) -> JobState | None:
     return state.model_copy(update={"enqueued": True}) if state is not None and not state.enqueued else None
 
@@ -61,7 +50,8 @@ async def submit_campaign(
 ) -> Submitted:
     pools = [p.name for p in spec.pools]
     await bootstrap(js, layout, pools)
-    store = StateStore(await js.key_value(layout.job_state_kv.bucket), layout.job_max_deliver)
+    kv = await js.key_value(layout.job_state_kv.bucket)
+    store = StateStore(kv, layout.job_max_deliver)
     campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))
     submitted = CampaignSubmitted(
         event_id=uuid.uuid5(expansion.campaign_id, "submitted"),
@@ -71,8 +61,8 @@ async def submit_campaign(
         job_count=len(expansion.jobs),
         spec=spec.model_dump(mode="json"),
     )
-    await publish_event(js, layout, submitted)
-    await campaigns.create(
+    # A campaign recorded here for the first time has no job state yet: no need to look them up.
+    fresh = await campaigns.create(
         CampaignRecord(
             campaign_id=expansion.campaign_id,
             name=spec.name,
@@ -81,25 +71,68 @@ async def submit_campaign(
             submitted_at=submitted.occurred_at,
         )
     )
+    await publish_event(js, layout, submitted)
     queued = 0
     for start in range(0, len(expansion.jobs), CHUNK):
         chunk = expansion.jobs[start : start + CHUNK]
-        known = await asyncio.gather(*(store.get(job.job_id) for job in chunk))
+        if fresh:
+            known: list[tuple[JobState | None, int]] = [(None, 0)] * len(chunk)
+        else:
+            known = list(await asyncio.gather(*(store.get(job.job_id) for job in chunk)))
         todo = [
-            JobQueued(event_id=uuid.uuid5(job.job_id, "queued"), job=job)
-            for job, (state, _) in zip(chunk, known, strict=True)
+            (JobQueued(event_id=uuid.uuid5(job.job_id, "queued"), job=job), state, revision)
+            for job, (state, revision) in zip(chunk, known, strict=True)
             if state is None or not state.enqueued
         ]
+        payloads = [(e, e.model_dump_json().encode()) for e, _, _ in todo]
         # The state first (marked not yet enqueued), so that a crash before the PubAck leaves a
-        # trace that the next submit repairs; then the event copy, then the work queue.
-        await asyncio.gather(*(store.mutate(e.job.job_id, _create_pending(e)) for e in todo))
-        await asyncio.gather(*(publish_event(js, layout, e) for e in todo))
+        # trace that the next submit repairs; then the event copy, then the work queue (in order).
+        revisions = await asyncio.gather(*(_put_pending(kv, e, state, rev) for e, state, rev in todo))
+        await asyncio.gather(*(publish_raw(js, layout.subject_for(e), p, e.event_id) for e, p in payloads))
         await asyncio.gather(
-            *(publish_event(js, layout, e, layout.job_subject(e.job.pool, e.job.campaign_id)) for e in todo)
+            *(
+                publish_raw(js, layout.job_subject(e.job.pool, e.job.campaign_id), p, e.event_id)
+                for e, p in payloads
+            )
         )
-        await asyncio.gather(*(store.mutate(e.job.job_id, _enqueued) for e in todo))
+        await asyncio.gather(
+            *(_mark_enqueued(kv, store, e, rev) for (e, _, _), rev in zip(todo, revisions, strict=True))
+        )
         queued += len(todo)
     return Submitted(expansion.campaign_id, queued, len(expansion.jobs) - queued)
+
+
+def _pending(event: JobQueued) -> JobState:
+    job = event.job
+    return JobState(
+        job_id=job.job_id,
+        campaign_id=job.campaign_id,
+        pool=job.pool,
+        status="queued",
+        updated_at=event.occurred_at,
+        enqueued=False,
+    )
+
+
+async def _put_pending(kv: KeyValue, event: JobQueued, state: JobState | None, revision: int) -> int:
+    if state is not None:
+        return revision  # already pending from a submit cut short
+    try:
+        return await kv.create(str(event.job.job_id), _pending(event).model_dump_json().encode())
+    except KeyWrongLastSequenceError:
+        return 0  # created meanwhile (the scheduler saw the job): the mark below re-reads it
+
+
+async def _mark_enqueued(kv: KeyValue, store: StateStore, event: JobQueued, revision: int) -> None:
+    key = str(event.job.job_id)
+    if revision:
+        try:
+            marked = _pending(event).model_copy(update={"enqueued": True})
+            await kv.update(key, marked.model_dump_json().encode(), last=revision)
+            return
+        except KeyWrongLastSequenceError:
+            pass  # the scheduler (or a runner's start) moved it first
+    await store.mutate(event.job.job_id, _enqueued)
 
 
 async def cancel_campaign(
