@@ -3,7 +3,8 @@
 Run by scripts/gpu-check.sh. Prints JSON: devices and driver; an idle window; the same bf16 matrix
 load with the sampler off and on (throughput both ways: the meter's overhead on the work); counter
 energy vs integrated power energy and their disagreement; the achieved sampling rate; the cost of one
-meter read. Exits 2 without a GPU.
+meter read; the runner's power-limit path (half the default limit under the load, then restored).
+Exits 2 without a GPU.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llem_runner.errors import JobRejected
 from llem_runner.meters.nvml import NvmlMeter, nvml_is_available
 from llem_runner.sampler import Sampler, TokenCounters
 from llem_runner.windows import energy_in_window
@@ -103,6 +105,33 @@ def _matmul_work() -> Callable[[], None] | None:
     return work
 
 
+def _power_limit(meter: NvmlMeter, work: Callable[[], None]) -> dict[str, Any]:
+    """The runner's power-limit path (protocol.power_limit_w): half the default limit under the same
+    load, then restored. Needs a runner allowed to set limits; a refusal is reported as it is."""
+    import pynvml
+
+    handle = pynvml.nvmlDeviceGetHandleByIndex(0)
+    low_mw, _high_mw = pynvml.nvmlDeviceGetPowerManagementLimitConstraints(handle)
+    before = meter.devices()[0].power_limit_w
+    target = max(low_mw / 1000, round((before or 0) * 0.5))
+    try:
+        restore = meter.set_power_limit(target)
+    except JobRejected as exc:
+        return {"default_limit_w": before, "target_w": target, "refused": str(exc)}
+    try:
+        during = meter.devices()[0].power_limit_w
+        limited = _metered(meter, 6.0, work)
+    finally:
+        restore()
+    return {
+        "default_limit_w": before,
+        "target_w": target,
+        "enforced_during_w": during,
+        "restored_w": meter.devices()[0].power_limit_w,
+        "load_at_limit": limited,
+    }
+
+
 def main() -> int:
     if not nvml_is_available():
         print("NVML not available: no GPU check possible on this machine", file=sys.stderr)
@@ -127,6 +156,7 @@ def main() -> int:
         report["load_unmetered_iterations_per_s"] = off
         report["load_metered"] = on
         report["meter_overhead_on_load_pct"] = (1 - on["iterations_per_s"] / off) * 100
+        report["power_limit"] = _power_limit(meter, work)
     meter.close()
     text = json.dumps(report, indent=2)
     print(text)

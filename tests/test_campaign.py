@@ -187,3 +187,12 @@ def test_pinned_repetitions_run_as_one_job_per_configuration_on_one_host() -> No
     clash = pinned_spec.model_copy(update={"protocol": {"repetitions": 2}})
     with pytest.raises(SpecError, match=r"protocol\.repetitions"):
         expand(clash)
+
+
+def test_a_power_limit_sweep_runs_on_gpu_pools_only() -> None:
+    spec = _spec([1024], [16], [1], 1).model_copy(update={"protocol": {"power_limit_w": [300, 400]}})
+    result = expand(spec)
+    # per limit: one llama.cpp job and two vLLM jobs (max_num_seqs 8, 16) on the GPU pool
+    assert sorted(j.protocol.power_limit_w or 0 for j in result.jobs) == [300] * 3 + [400] * 3
+    assert all(j.pool == "h100" for j in result.jobs)
+    assert any("power_limit_w needs GPUs and pool 'cpu'" in d.reason for d in result.dropped)

@@ -9,7 +9,7 @@ import pynvml
 import pytest
 
 from llem_runner import meters
-from llem_runner.errors import BackendUnavailable, MeterError
+from llem_runner.errors import BackendUnavailable, JobRejected, MeterError
 from llem_runner.flags import THROTTLE_MASK
 from llem_runner.meters import nvml as nvml_module
 from llem_runner.meters.nvml import NvmlMeter, nvml_is_available, throttle_reason_names
@@ -248,3 +248,43 @@ def test_a_gpu_lost_mid_run_fails_the_sampler_instead_of_leaving_a_gap() -> None
         sampler.drain()
     with pytest.raises(MeterError):
         sampler.stop()
+
+
+def test_power_limit_is_set_on_every_gpu_and_restored() -> None:
+    """The driver enforces a new limit a moment after the call: the run waits until it is in force."""
+    gpus = [
+        FakeGpu(uuid="GPU-a", power_limit_mw=700_000, enforced_lag_reads=3),
+        FakeGpu(uuid="GPU-b", power_limit_mw=650_000),
+    ]
+    meter = NvmlMeter(nvml=FakeNvml(gpus))
+    restore = meter.set_power_limit(400)
+    assert [g.power_limit_mw for g in gpus] == [400_000, 400_000]
+    assert [d.power_limit_w for d in meter.devices()] == [400, 400], "the fingerprint shows the run's limit"
+    restore()
+    assert [g.power_limit_mw for g in gpus] == [700_000, 650_000]
+    assert [d.power_limit_w for d in meter.devices()] == [700, 650]
+
+
+def test_power_limit_out_of_range_is_refused_and_changes_nothing() -> None:
+    gpus = [
+        FakeGpu(power_limit_range_mw=(100_000, 700_000)),
+        FakeGpu(power_limit_range_mw=(300_000, 700_000)),
+    ]
+    meter = NvmlMeter(nvml=FakeNvml(gpus))
+    with pytest.raises(JobRejected, match="outside GPU 1's range 300-700 W"):
+        meter.set_power_limit(200)
+    assert [g.power_limit_mw for g in gpus] == [700_000, 700_000], "GPU 0 put back"
+
+
+def test_power_limit_without_permission_is_a_clear_job_error() -> None:
+    gpus = [FakeGpu(), FakeGpu(set_limit_error=pynvml.NVML_ERROR_NO_PERMISSION)]
+    meter = NvmlMeter(nvml=FakeNvml(gpus))
+    with pytest.raises(JobRejected, match="may not set power limits") as info:
+        meter.set_power_limit(500)
+    assert not info.value.retryable
+    assert [g.power_limit_mw for g in gpus] == [700_000, 700_000]
+
+
+def test_meters_without_gpus_cannot_set_power_limits() -> None:
+    with pytest.raises(JobRejected, match="power_limit_w needs NVML"):
+        meters.create_meter("none").set_power_limit(300)

@@ -45,6 +45,11 @@ class FakeGpu:
     memory_total_bytes: int = 80 * 2**30
     memory_used_bytes: int = 20 * 2**30
     power_limit_mw: int | None = 700_000
+    power_limit_range_mw: tuple[int, int] | None = (200_000, 700_000)
+    set_limit_error: int | None = None  # nvmlDeviceSetPowerManagementLimit raises this
+    enforced_lag_reads: int = 0  # after a set, the enforced limit reads the old value this many times
+    lag_left: int = 0
+    previous_limit_mw: int | None = None
     mig_mode: int | None = 0
     unsupported_error: int = NOT_SUPPORTED
     fail_after_calls: int | None = None  # after this many calls, every call raises `fail_with`
@@ -151,7 +156,32 @@ class FakeNvml(ModuleType):
 
     def nvmlDeviceGetEnforcedPowerLimit(self, handle: FakeGpu) -> int:
         self._ready()
+        if handle.lag_left > 0:
+            handle.lag_left -= 1
+            return handle.value(handle.previous_limit_mw)
         return handle.value(handle.power_limit_mw)
+
+    def nvmlDeviceGetPowerManagementLimit(self, handle: FakeGpu) -> int:
+        self._ready()
+        return handle.value(handle.power_limit_mw)
+
+    def nvmlDeviceGetPowerManagementLimitConstraints(self, handle: FakeGpu) -> list[int]:
+        self._ready()
+        handle.touch()
+        if handle.power_limit_range_mw is None:
+            _raise(handle.unsupported_error)
+        return list(handle.power_limit_range_mw)
+
+    def nvmlDeviceSetPowerManagementLimit(self, handle: FakeGpu, limit_mw: int) -> None:
+        self._ready()
+        handle.touch()
+        if handle.set_limit_error is not None:
+            _raise(handle.set_limit_error)
+        low, high = handle.power_limit_range_mw or (0, 0)
+        if not low <= limit_mw <= high:
+            _raise(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        handle.previous_limit_mw, handle.lag_left = handle.power_limit_mw, handle.enforced_lag_reads
+        handle.power_limit_mw = limit_mw
 
     def nvmlDeviceGetMigMode(self, handle: FakeGpu) -> list[int]:
         self._ready()

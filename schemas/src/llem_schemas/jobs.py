@@ -101,6 +101,12 @@ class MeasurementProtocol(Model):
         default=900, ge=0, description="A host's idle baseline is reused for this long."
     )
     repetitions: int = Field(default=1, ge=1, le=100, description="Measured repetitions within this run.")
+    power_limit_w: float | None = Field(
+        default=None,
+        gt=0,
+        description="Set every GPU of the run to this power limit (W) after the idle baseline and restore"
+        " it afterwards; needs NVML and a runner allowed to change limits. Null: leave limits as they are.",
+    )
     cooldown_s: float = Field(default=0.0, ge=0, description="Pause between repetitions.")
     temperature_drift_c: float = Field(
         default=10.0, gt=0, description="Flag a run whose GPU temperature moved more than this in the window."

@@ -121,6 +121,9 @@ class Measurement(Model):
     idle_power_w: float | None = Field(default=None, ge=0, description="Idle baseline, all GPUs together.")
     idle_baseline_measured_at: UtcDatetime | None = None
     idle_baseline_s: float | None = Field(default=None, ge=0)
+    power_limit_w: float | None = Field(
+        default=None, ge=0, description="Per-GPU power limit the run set; null: limits were left as found."
+    )
 
 
 class LatencyStats(Model):

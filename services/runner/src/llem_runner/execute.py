@@ -180,8 +180,12 @@ class JobExecution:
         prompts = load_prompts(job.workload.prompt_set)
         meter = create_meter(protocol.meter)
         backend = self._backend_factory(job.backend, self.model_dir)
+        restore_power_limit: Callable[[], None] | None = None
         try:
             baseline = await self._blocking(lambda: self._baseline(meter))
+            if protocol.power_limit_w is not None:  # after the idle baseline, before the fingerprint
+                limit = protocol.power_limit_w
+                restore_power_limit = await self._blocking(lambda: meter.set_power_limit(limit))
             await self._blocking(backend.start)
             await self._blocking(backend.validate)
             await self._started(backend, meter)
@@ -206,4 +210,6 @@ class JobExecution:
             return completed
         finally:
             await asyncio.to_thread(backend.stop)
+            if restore_power_limit is not None:
+                await asyncio.to_thread(restore_power_limit)
             meter.close()

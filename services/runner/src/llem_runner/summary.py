@@ -219,6 +219,7 @@ def summarize(
             idle_power_w=idle_w,
             idle_baseline_measured_at=baseline.measured_at if baseline else None,
             idle_baseline_s=baseline.duration_s if baseline else None,
+            power_limit_w=protocol.power_limit_w,
         ),
         quality_flags=quality_flags(
             reps, measured, pooled, meter, protocol, baseline, steady, duration, results

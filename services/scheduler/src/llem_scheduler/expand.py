@@ -71,8 +71,16 @@ def _backend_configs(backend: dict[str, Any], model: ModelSpec) -> Iterator[dict
         yield config
 
 
-def _prune(pool: PoolSpec, model: ModelSpec, backend: dict[str, Any], workload: dict[str, Any]) -> str | None:
+def _prune(
+    pool: PoolSpec,
+    model: ModelSpec,
+    backend: dict[str, Any],
+    workload: dict[str, Any],
+    protocol: dict[str, Any],
+) -> str | None:
     kind = backend["kind"]
+    if protocol.get("power_limit_w") is not None and not pool.gpu:
+        return f"power_limit_w needs GPUs and pool {pool.name!r} has none"
     if kind == "llama_cpp" and backend.get("model_path") is None:
         return f"model {model.name!r} has no gguf file for the llama_cpp backend"
     if kind != "llama_cpp" and backend.get("model") is None:
@@ -137,7 +145,9 @@ def expand(spec: CampaignSpec) -> Expansion:
                         "workload": workload,
                         "protocol": protocol,
                     }
-                    reason = _prune(pool, model, backend_config, {"request_rate_per_s": None, **workload})
+                    reason = _prune(
+                        pool, model, backend_config, {"request_rate_per_s": None, **workload}, protocol
+                    )
                     if reason:
                         dropped.append(Dropped(config, reason))
                         continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import operator
+import time
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 import pynvml
 
-from llem_runner.errors import MeterError
+from llem_runner.errors import JobRejected, MeterError
 from llem_runner.meters.base import Meter
 from llem_runner.meters.cuda_visible import visible_indices
 from llem_schemas.measurement import GpuInfo, MetricSample
@@ -181,6 +182,69 @@ class NvmlMeter(Meter):
                 )
             )
         return out
+
+    def set_power_limit(self, watts: float) -> Callable[[], None]:
+        """All or nothing: a GPU that refuses leaves every GPU at its old limit. Permission and
+        range problems are the job's (JobRejected, not retried); other NVML errors are MeterError."""
+        n, target_mw = self._nvml, round(watts * 1000)
+        changed: list[tuple[int, Any, int]] = []
+
+        def restore() -> None:
+            for i, h, old_mw in reversed(changed):
+                try:
+                    n.nvmlDeviceSetPowerManagementLimit(h, old_mw)
+                    self._await_enforced(i, h, old_mw)
+                except (n.NVMLError, MeterError) as exc:
+                    log.error(
+                        "GPU %d: could not restore its power limit to %.0f W: %s", i, old_mw / 1000, exc
+                    )
+
+        try:
+            for i, h in enumerate(self._handles):
+                low, high = self._must(
+                    i, "power limit range", n.nvmlDeviceGetPowerManagementLimitConstraints, h
+                )
+                if not low <= target_mw <= high:
+                    raise JobRejected(
+                        f"power_limit_w {watts:g} is outside GPU {i}'s range {low / 1000:g}-{high / 1000:g} W"
+                    )
+                old_mw = self._must(i, "read power limit", n.nvmlDeviceGetPowerManagementLimit, h)
+                try:
+                    n.nvmlDeviceSetPowerManagementLimit(h, target_mw)
+                except n.NVMLError as exc:
+                    if exc.value == n.NVML_ERROR_NO_PERMISSION:
+                        raise JobRejected(
+                            f"GPU {i}: this runner may not set power limits (NVML: no permission; it needs"
+                            " root or CAP_SYS_ADMIN)"
+                        ) from exc
+                    if exc.value == n.NVML_ERROR_NOT_SUPPORTED:
+                        raise JobRejected(f"GPU {i} does not support setting a power limit") from exc
+                    raise self._error(i, "set power limit", exc) from exc
+                changed.append((i, h, old_mw))
+            for i, h in enumerate(self._handles):  # the driver enforces a new limit a moment later
+                self._await_enforced(i, h, target_mw)
+        except BaseException:
+            restore()
+            raise
+        log.info("power limit %.0f W set on %d GPU(s)", watts, len(changed))
+        return restore
+
+    def _await_enforced(self, i: int, h: Any, limit_mw: int, timeout_s: float = 5.0) -> None:
+        """Measurement must not begin before the limit is in force (seen on an H100: the enforced
+        limit still read the old value right after the set call)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            enforced = self._must(
+                i, "read enforced power limit", self._nvml.nvmlDeviceGetEnforcedPowerLimit, h
+            )
+            if abs(enforced - limit_mw) < 1000:
+                return
+            if time.monotonic() > deadline:
+                raise MeterError(
+                    f"GPU {i}: enforced power limit still {enforced / 1000:g} W {timeout_s:g} s after"
+                    f" setting {limit_mw / 1000:g} W"
+                )
+            time.sleep(0.02)
 
     def driver_info(self) -> dict[str, str | None]:
         n = self._nvml
