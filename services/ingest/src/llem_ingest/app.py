@@ -1,13 +1,18 @@
 """The ingest FastStream app: batch pull consumers on the events and metrics streams.
 
-Ack policy is MANUAL: `process_batch` acks after commit. If the database is unreachable the batch
-is nak'ed with a delay (bounded backoff) and nothing is lost.
+Ack policy is MANUAL: a batch is acked (`ack_sync`) only after its transaction commits. The pull
+handler only queues a fetched batch (bounded: `pipeline_depth`); `writers` tasks decode and write
+them, so the next fetch and the decoding overlap with the database's commit. If the database is
+unreachable a batch is nak'ed with a delay (bounded backoff) and nothing is lost. Counters go to a
+Prometheus endpoint (`LLEM_METRICS_PORT`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from typing import Annotated
 
 import psycopg
@@ -15,11 +20,15 @@ from faststream import AckPolicy, Context, FastStream
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
 from faststream.nats.security import NatsCredentials
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from llem_ingest import metrics
 from llem_ingest.consume import Counters, process_batch
 from llem_ingest.migrate import migrate
+from llem_ingest.retention import RetentionJob
 from llem_ingest.settings import IngestSettings
 from llem_schemas.subjects import Layout
 
@@ -32,12 +41,19 @@ class Ingest:
         self.settings = settings
         self.layout = Layout(settings.prefix)
         self.counters = Counters()
-        self.pool = AsyncConnectionPool(settings.database_url, open=False, min_size=1, max_size=4)
+        self.pool = AsyncConnectionPool(
+            settings.database_url, open=False, min_size=1, max_size=settings.writers + 2
+        )
         security = NatsCredentials.from_file(settings.nats_creds) if settings.nats_creds else None
         self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, security=security)
+        self.queue: asyncio.Queue[tuple[list[Msg], bool]] = asyncio.Queue(maxsize=settings.pipeline_depth)
         self._failures = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self.retention = RetentionJob(self.pool, settings.retention_days, settings.retention_interval_s)
         for spec in self.layout.ingest_consumers():
             config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
+            fast = spec.stream == self.layout.metrics_stream
+            handler = self.on_metrics if fast else self.on_events
             self.broker.subscriber(
                 spec.filter_subject,
                 stream=JStream(spec.stream, declare=False),
@@ -48,28 +64,80 @@ class Ingest:
                 ),
                 ack_policy=AckPolicy.MANUAL,
                 title=spec.durable_name,
-            )(self.on_batch)
+            )(handler)
 
-    async def on_batch(self, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+    async def on_events(self, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await self.queue.put((list(msg.raw_message), False))
+
+    async def on_metrics(self, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await self.queue.put((list(msg.raw_message), True))
+
+    async def _writer(self) -> None:
+        while True:
+            msgs, fast = await self.queue.get()
+            try:
+                await self._write(msgs, fast)
+            finally:
+                self.queue.task_done()
+
+    async def _write(self, msgs: list[Msg], fast: bool) -> None:
+        started = time.perf_counter()
         try:
-            await process_batch(self.pool, msg.raw_message, self.counters)
+            await process_batch(self.pool, msgs, self.counters, fast_metrics=fast)
             self._failures = 0
-        except psycopg.OperationalError as exc:
+        except (psycopg.OperationalError, PoolTimeout) as exc:
             self._failures += 1
             backoff_s = min(MAX_BACKOFF_S, 0.25 * 2**self._failures)
             log.warning("database unavailable (%s); batch nak'ed, retry in %.1f s", exc, backoff_s)
-            await msg.nack(delay=backoff_s)
+            metrics.DB_ERRORS.inc()
+            await asyncio.gather(*(m.nak(delay=backoff_s) for m in msgs), return_exceptions=True)
             await asyncio.sleep(backoff_s)
+            return
+        except Exception:
+            log.exception("batch failed; nak'ed for redelivery")
+            await asyncio.gather(*(m.nak(delay=1.0) for m in msgs), return_exceptions=True)
+            return
+        metrics.observe_batch(msgs, time.perf_counter() - started, time.time())
+
+    async def _lag(self) -> None:
+        """Consumer lag (messages not yet delivered + delivered but unacked), every few seconds."""
+        while True:
+            await asyncio.sleep(5)
+            for spec in self.layout.ingest_consumers():
+                with contextlib.suppress(Exception):  # not connected yet, or the server is away
+                    js = self.broker.config.connection_state.stream
+                    assert isinstance(js, JetStreamContext)
+                    info = await js.consumer_info(spec.stream, spec.durable_name)
+                    metrics.LAG.labels(spec.durable_name).set(info.num_pending + info.num_ack_pending)
 
     async def startup(self) -> None:
         await asyncio.to_thread(migrate, self.settings.database_url)
         await self.pool.open()
+        if self.settings.metrics_port:
+            metrics.serve(self.settings.metrics_port)
+        self._tasks = [asyncio.create_task(self._writer()) for _ in range(self.settings.writers)]
+        self._tasks += [asyncio.create_task(self._lag()), asyncio.create_task(self.retention.run())]
+
+    async def drain(self) -> None:
+        """Before the broker closes: let the queued batches commit and ack (bounded)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.join(), timeout=20)
 
     async def shutdown(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.pool.close()
 
 
 def create_app(settings: IngestSettings | None = None) -> tuple[FastStream, Ingest]:
     ingest = Ingest(settings or IngestSettings())
-    app = FastStream(ingest.broker, on_startup=[ingest.startup], after_shutdown=[ingest.shutdown])
+    app = FastStream(
+        ingest.broker,
+        on_startup=[ingest.startup],
+        on_shutdown=[ingest.drain],
+        after_shutdown=[ingest.shutdown],
+    )
     return app, ingest

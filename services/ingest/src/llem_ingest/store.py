@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from typing import Any, NamedTuple
+from uuid import UUID
 
+import psycopg
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
@@ -136,7 +140,7 @@ async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
             await conn.execute(_RUN_UPSERT, _run_row(event))
             await conn.execute(_MARK_SUPERSEDED, {"job_id": event.job_id})
         case MetricBatch():
-            await write_samples(conn, [event])
+            await write_samples(conn, [SampleBatch.of(event)])
         case CampaignSubmitted():
             await conn.execute(
                 "INSERT INTO campaigns (campaign_id, name, description, job_count, spec, submitted_at)"
@@ -239,53 +243,114 @@ async def write_events(conn: AsyncConnection, events: Sequence[AnyEvent]) -> Non
         await _write_one(conn, event)
 
 
-_SAMPLE_COLUMNS = (
-    "sampled_at",
-    "run_id",
-    "gpu_index",
-    "meter",
-    "power_w",
-    "power_avg_w",
-    "energy_counter_j",
-    "temperature_c",
-    "gpu_utilization_pct",
-    "memory_used_bytes",
-    "sm_clock_mhz",
-    "memory_clock_mhz",
-    "requests_completed_total",
-    "prompt_tokens_total",
-    "output_tokens_total",
+class SampleBatch(NamedTuple):
+    """A metric batch reduced to what the samples table needs (from the fast decoder or a model)."""
+
+    run_id: UUID
+    seq: int
+    meter: str
+    samples: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, event: MetricBatch) -> SampleBatch:
+        return cls(event.run_id, event.seq, event.meter, [s.model_dump() for s in event.samples])
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> SampleBatch:
+        return cls(doc["run_id"], doc["seq"], doc["meter"], doc["samples"])
+
+
+# (column, PostgreSQL type for binary COPY); every MetricSample field has its column.
+_SAMPLE_FIELDS = (
+    ("sampled_at", "timestamptz"),
+    ("gpu_index", "int2"),
+    ("power_w", "float8"),
+    ("power_avg_w", "float8"),
+    ("energy_counter_j", "float8"),
+    ("temperature_c", "float8"),
+    ("gpu_utilization_pct", "float8"),
+    ("memory_used_bytes", "int8"),
+    ("sm_clock_mhz", "float8"),
+    ("memory_clock_mhz", "float8"),
+    ("throttle_reasons", "int8"),
+    ("cpu_package_energy_counter_j", "float8"),
+    ("dram_energy_counter_j", "float8"),
+    ("requests_completed_total", "int8"),
+    ("prompt_tokens_total", "int8"),
+    ("output_tokens_total", "int8"),
 )
-_SAMPLE_INSERT = (
-    f"INSERT INTO metric_samples ({', '.join(_SAMPLE_COLUMNS)}) "
-    f"VALUES ({', '.join(['%s'] * len(_SAMPLE_COLUMNS))}) ON CONFLICT DO NOTHING"
+_SAMPLE_COLUMNS = ("run_id", "meter", *(name for name, _ in _SAMPLE_FIELDS))
+_SAMPLE_TYPES = ("uuid", "text", *(kind for _, kind in _SAMPLE_FIELDS))
+_FIELD_NAMES = tuple(name for name, _ in _SAMPLE_FIELDS)
+_COLUMNS = ", ".join(_SAMPLE_COLUMNS)
+# Binary COPY into a per-connection staging table (emptied at each commit), then one set-based
+# INSERT that skips rows already stored: idempotent on the natural key (run, GPU, instant).
+_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS staging_samples"
+    " (LIKE metric_samples INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_MERGE = (
+    f"INSERT INTO metric_samples ({_COLUMNS}) SELECT {_COLUMNS} FROM staging_samples ON CONFLICT DO NOTHING"
 )
 
 
-async def write_samples(conn: AsyncConnection, batches: Sequence[MetricBatch]) -> int:
-    rows = [
-        (
-            s.sampled_at,
-            b.run_id,
-            s.gpu_index,
-            b.meter,
-            s.power_w,
-            s.power_avg_w,
-            s.energy_counter_j,
-            s.temperature_c,
-            s.gpu_utilization_pct,
-            s.memory_used_bytes,
-            s.sm_clock_mhz,
-            s.memory_clock_mhz,
-            s.requests_completed_total,
-            s.prompt_tokens_total,
-            s.output_tokens_total,
-        )
-        for b in batches
-        for s in b.samples
-    ]
+_ALL_FIELDS = operator.itemgetter(*_FIELD_NAMES)
+
+
+def _fields(sample: dict[str, Any]) -> tuple[object, ...]:
+    try:
+        return _ALL_FIELDS(sample)  # type: ignore[no-any-return]
+    except KeyError:  # a field left out (the fast decoder fills no defaults): null
+        return tuple(sample.get(n) for n in _FIELD_NAMES)
+
+
+def sample_rows(batches: Sequence[SampleBatch]) -> list[tuple[object, ...]]:
+    return [(b.run_id, b.meter, *_fields(s)) for b in batches for s in b.samples]
+
+
+async def copy_rows(conn: AsyncConnection, table: str, rows: Sequence[tuple[object, ...]]) -> None:
+    """Binary COPY of sample rows into `table` (the staging table, or the hypertable for the benchmark)."""
+    statement = f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+    async with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(list(_SAMPLE_TYPES))
+        for row in rows:
+            await copy.write_row(row)
+
+
+_NEW_BATCHES = (
+    "INSERT INTO metric_batches (run_id, seq, samples)"
+    " SELECT * FROM unnest(%s::uuid[], %s::integer[], %s::integer[])"
+    " ON CONFLICT DO NOTHING RETURNING run_id, seq"
+)
+
+
+async def write_samples(conn: AsyncConnection, batches: Sequence[SampleBatch]) -> int:
+    """Store the samples of batches not stored before; returns the number of new samples.
+
+    A batch (run_id, seq) is the runner's unit of publication and its samples are fixed by it, so
+    its key decides: new batches go straight into the hypertable by binary COPY, known ones are
+    skipped. Should a new batch still repeat a stored sample (a runner bug), the COPY fails on the
+    hypertable's unique key and those batches go through the staging table and a merge instead.
+    """
+    unique = list({(b.run_id, b.seq): b for b in batches}.values())
+    if not unique:
+        return 0
     async with conn.cursor() as cur:
-        await cur.executemany(_SAMPLE_INSERT, rows)
+        await cur.execute(
+            _NEW_BATCHES,
+            ([b.run_id for b in unique], [b.seq for b in unique], [len(b.samples) for b in unique]),
+        )
+        new = {(row[0], row[1]) for row in await cur.fetchall()}
+    rows = sample_rows([b for b in unique if (b.run_id, b.seq) in new])
+    if not rows:
+        return 0
+    try:
+        async with conn.transaction():  # a savepoint: a refused COPY leaves the batch usable
+            await copy_rows(conn, "metric_samples", rows)
+    except psycopg.errors.UniqueViolation:
+        await conn.execute(_STAGING)
+        await copy_rows(conn, "staging_samples", rows)
+        await conn.execute(_MERGE)
     return len(rows)
 
 
