@@ -100,6 +100,7 @@ class Layout:
     job_max_deliver: int = 5
     runner_ttl_s: float = 20.0
     job_dedupe_window_s: float = 3600.0
+    ingest_ack_wait_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
@@ -321,7 +322,7 @@ class Layout:
                 stream=self.events_stream,
                 durable_name="ingest-events",
                 filter_subject=self.all_events,
-                ack_wait_s=30,
+                ack_wait_s=self.ingest_ack_wait_s,
                 max_deliver=-1,
                 max_ack_pending=20_000,
                 description="Ingest of lifecycle events into the database.",
@@ -330,7 +331,7 @@ class Layout:
                 stream=self.metrics_stream,
                 durable_name="ingest-metrics",
                 filter_subject=self.all_metrics,
-                ack_wait_s=30,
+                ack_wait_s=self.ingest_ack_wait_s,
                 max_deliver=-1,
                 max_ack_pending=20_000,
                 description="Ingest of metric batches into the samples hypertable.",
