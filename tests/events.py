@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from llem_schemas.events import RunCompleted, RunFailed, RunStarted
 from llem_schemas.jobs import JobSpec
-from llem_schemas.measurement import Measurement, RunSummary
+from llem_schemas.measurement import Measurement, RepetitionResult, RunSummary
 
 
 def started(job: JobSpec, attempt: int, runner: str = "r1", run_id: uuid.UUID | None = None) -> RunStarted:
@@ -55,6 +55,11 @@ def completed(job: JobSpec, attempt: int, runner: str = "r1") -> RunCompleted:
         prompt_tokens=3,
         output_tokens=4,
         measurement=Measurement(meter="none", window_start=now, window_end=now, samples=0, warmup_requests=0),
+        repetitions=[
+            RepetitionResult(
+                repetition=0, window_start=now, window_end=now, duration_s=1.0, requests=1, output_tokens=4
+            )
+        ],
     )
     return RunCompleted(
         run_id=uuid.uuid4(),

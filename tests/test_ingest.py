@@ -36,6 +36,8 @@ from llem_schemas import (
     LlamaCppBackend,
     MetricBatch,
     MetricSample,
+    RequestBatch,
+    RequestRecord,
     RunnerHeartbeat,
 )
 from llem_schemas.base import Event
@@ -124,6 +126,26 @@ def one_of_each() -> list[Event]:
         ),
         started,
         *metric_batches(run_id, 3),
+        RequestBatch(
+            run_id=run_id,
+            job_id=JOB.job_id,
+            campaign_id=CID,
+            runner_id="r1",
+            attempt=1,
+            seq=0,
+            requests=[
+                RequestRecord(
+                    repetition=0,
+                    index=i,
+                    started_at=T0,
+                    output_tokens=4,
+                    e2e_ms=10.0 + i,
+                    ttft_ms=2.0,
+                    energy_j=1.5,
+                )
+                for i in range(3)
+            ],
+        ),
         completed,
         events.failed(failed_job, 1, retryable=False),
         CampaignProgress(
@@ -159,6 +181,8 @@ SNAPSHOT = {
     " output_tokens_total FROM metric_samples",
     "metric_batches": "SELECT run_id, seq, samples FROM metric_batches",
     "dead_letters": "SELECT stream, stream_seq, reason FROM dead_letters",
+    "request_samples": "SELECT run_id, repetition, request_index, e2e_ms, energy_j FROM request_samples",
+    "run_repetitions": "SELECT run_id, repetition, requests, output_tokens FROM run_repetitions",
 }
 
 
@@ -195,6 +219,12 @@ async def test_every_event_type_lands_in_its_rows_and_a_full_replay_changes_noth
     assert len(first["metric_samples"]) == 150 and all(r[5] == 4 for r in first["metric_samples"])
     assert [r[1:] for r in first["metric_batches"]] == [(0, 50), (1, 50), (2, 50)]
     assert first["dead_letters"] == []
+    assert [r[1:] for r in first["request_samples"]] == [(0, i, 10.0 + i, 1.5) for i in range(3)]
+    assert [r[1:] for r in first["run_repetitions"]] == [(0, 1, 4)]
+    leaderboard = db_rows(
+        database_url, "SELECT prompt_set, model_name, gpu_count FROM runs WHERE status = 'completed'"
+    )
+    assert leaderboard == [("builtin:short", "/m.gguf", 0)]
 
     # The whole streams again, from the first message: fresh consumers, same rows.
     for stream, durable in (

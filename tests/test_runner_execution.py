@@ -17,6 +17,7 @@ from llem_schemas import (
     LlamaCppBackend,
     MeasurementProtocol,
     MetricBatch,
+    RequestBatch,
     RunCompleted,
     RunStarted,
     Workload,
@@ -81,6 +82,12 @@ async def test_a_run_emits_started_metrics_and_completed(tiny_model: Path) -> No
     assert QualityFlagCode.NO_ENERGY_METER in {f.code for f in summary.quality_flags}
     last_sample = batches[-1].samples[-1]
     assert last_sample.output_tokens_total == summary.output_tokens
+    # per-request records, published before the completion
+    [requests] = [e for e in events if isinstance(e, RequestBatch)]
+    assert events.index(requests) == len(events) - 2
+    assert [(r.repetition, r.index) for r in requests.requests] == [(0, 0), (0, 1), (0, 2)]
+    assert sum(r.output_tokens for r in requests.requests) == summary.output_tokens
+    assert all(r.ttft_ms is not None and r.itl_count == 7 and r.energy_j is None for r in requests.requests)
     assert last_sample.power_w is None
     assert last_sample.energy_counter_j is None
 

@@ -164,7 +164,9 @@ async def _metric_batches(js: JetStreamContext, layout: Layout) -> list[dict[str
     try:
         while True:
             msg = await sub.next_msg(timeout=1)
-            out.append(json.loads(msg.data))
+            doc = json.loads(msg.data)
+            if doc["type"] == "metric.batch":  # not the run's per-request records
+                out.append(doc)
     except TimeoutError:
         pass
     finally:

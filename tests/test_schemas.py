@@ -171,3 +171,73 @@ def test_asyncapi_document_is_valid_asyncapi_3() -> None:
         for e in Draft7Validator(spec_schema).iter_errors(document)
     ]
     assert errors == []
+
+
+def test_every_event_subject_is_stored_by_the_stream_named_for_it() -> None:
+    """A publisher names the stream (JetStream refuses a mismatch): the two must agree for every type."""
+    layout = Layout("llem")
+    streams = {s.name: s.subjects for s in layout.streams()}
+    for model in EVENT_TYPES:
+        if model.__name__ == "JobCancelRequested":
+            continue  # core NATS control message, never stored
+        example = _examples()[model.__name__]
+        subject, stream = layout.subject_for(example), layout.stream_for(example)
+        patterns = streams[stream]
+        assert any(_matches(p, subject) for p in patterns), (model.__name__, subject, stream)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or (token != "*" and token != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def _examples() -> dict[str, object]:
+    from llem_schemas import (
+        CampaignCancelled,
+        CampaignProgress,
+        CampaignSubmitted,
+        JobStatusChanged,
+        RequestBatch,
+        RequestRecord,
+    )
+    from tests import events
+
+    job = _job().job
+    ids = {"run_id": RID, "job_id": JID, "campaign_id": CID, "runner_id": "r1", "attempt": 1}
+    record = RequestRecord(repetition=0, index=0, started_at=datetime.now(UTC), output_tokens=1, e2e_ms=1.0)
+    found: list[object] = [
+        _job(),
+        _batch(),
+        CampaignSubmitted(campaign_id=CID, name="c", job_count=1),
+        CampaignCancelled(campaign_id=CID),
+        CampaignProgress(
+            campaign_id=CID,
+            status="queued",
+            total=1,
+            queued=1,
+            running=0,
+            completed=0,
+            failed=0,
+            cancelled=0,
+            live_runners=0,
+        ),
+        JobStatusChanged(job_id=JID, campaign_id=CID, pool="cpu", status="queued", attempt=0, revision=1),
+        RequestBatch(**ids, seq=0, requests=[record]),
+        events.started(job, 1),
+        events.completed(job, 1),
+        events.failed(job, 1, retryable=False),
+        RunnerHeartbeat(
+            runner_id="r1",
+            hostname="h",
+            pools=["cpu"],
+            started_at=datetime.now(UTC),
+            heartbeat_interval_s=1,
+            llem_version="0",
+        ),
+    ]
+    return {type(e).__name__: e for e in found}

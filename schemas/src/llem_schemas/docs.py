@@ -27,6 +27,7 @@ from llem_schemas.events import (
     JobQueued,
     JobStatusChanged,
     MetricBatch,
+    RequestBatch,
     RunCompleted,
     RunFailed,
     RunnerHeartbeat,
@@ -135,6 +136,14 @@ def _channels(layout: Layout) -> tuple[Channel, ...]:
             run[1],
             (MetricBatch,),
             "Metric batches streamed while a run goes on.",
+            layout.metrics_stream,
+        ),
+        Channel(
+            "runRequests",
+            f"{layout.metrics_subject(c, r)}.requests",
+            run[1],
+            (RequestBatch,),
+            "Per-request records of a run (latencies, tokens, attributed energy), before its completion.",
             layout.metrics_stream,
         ),
         Channel(

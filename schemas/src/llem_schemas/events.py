@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import Field, JsonValue, TypeAdapter
 
-from llem_schemas.base import Event, UtcDatetime
+from llem_schemas.base import Event, Model, UtcDatetime
 from llem_schemas.jobs import SUBJECT_TOKEN, JobSpec, PoolName
 from llem_schemas.measurement import GpuInfo, HostFingerprint, MeterName, MetricSample, RunSummary
 
@@ -117,6 +117,39 @@ class MetricBatch(_RunEvent):
     samples: list[MetricSample] = Field(min_length=1, max_length=10_000)
 
 
+class RequestRecord(Model):
+    """One request of a measured repetition, as the backend timed it from its own token stream."""
+
+    repetition: int = Field(ge=0)
+    index: int = Field(ge=0, description="Order of the request within its repetition, from 0.")
+    started_at: UtcDatetime
+    prompt_tokens: int | None = Field(
+        default=None, ge=0, description="Null when the backend does not report it."
+    )
+    output_tokens: int = Field(ge=0)
+    ttft_ms: float | None = Field(default=None, ge=0)
+    e2e_ms: float = Field(ge=0)
+    itl_count: int = Field(default=0, ge=0, description="Inter-token gaps measured.")
+    itl_mean_ms: float | None = Field(default=None, ge=0)
+    itl_p50_ms: float | None = Field(default=None, ge=0)
+    itl_p99_ms: float | None = Field(default=None, ge=0)
+    energy_j: float | None = Field(
+        default=None,
+        ge=0,
+        description="Energy attributed to this request: each sampling interval's energy split among the"
+        " requests in flight. Null without an energy meter or for a failed request.",
+    )
+    error: str | None = None
+
+
+class RequestBatch(_RunEvent):
+    """Per-request records of a run, published before its run.completed (many per message)."""
+
+    type: Literal["run.requests"] = "run.requests"
+    seq: int = Field(ge=0, description="Batch sequence number within the run, from 0.")
+    requests: list[RequestRecord] = Field(min_length=1, max_length=5_000)
+
+
 class RunCompleted(_RunEvent):
     type: Literal["run.completed"] = "run.completed"
     summary: RunSummary
@@ -151,6 +184,7 @@ AnyEvent = Annotated[
     | CampaignProgress
     | RunStarted
     | MetricBatch
+    | RequestBatch
     | RunCompleted
     | RunFailed
     | RunnerHeartbeat,
@@ -166,6 +200,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CampaignProgress,
     RunStarted,
     MetricBatch,
+    RequestBatch,
     RunCompleted,
     RunFailed,
     RunnerHeartbeat,

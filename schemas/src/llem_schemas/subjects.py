@@ -21,6 +21,7 @@ from llem_schemas.events import (
     JobQueued,
     JobStatusChanged,
     MetricBatch,
+    RequestBatch,
     RunCompleted,
     RunFailed,
     RunnerHeartbeat,
@@ -184,11 +185,19 @@ class Layout:
                 return self.run_subject(event.campaign_id, event.run_id, event.type.removeprefix("run."))
             case MetricBatch():
                 return self.metrics_subject(event.campaign_id, event.run_id)
+            case RequestBatch():
+                return f"{self.metrics_subject(event.campaign_id, event.run_id)}.requests"
             case RunnerHeartbeat(runner_id=rid):
                 return self.heartbeat_subject(rid)
             case JobCancelRequested(runner_id=rid):
                 return self.control_subject(rid)
         raise TypeError(f"no subject for event type {type(event).__name__}")
+
+    def stream_for(self, event: Event) -> str:
+        """The stream that stores `subject_for(event)` (publishers name it to catch mistakes)."""
+        if isinstance(event, MetricBatch | RequestBatch):
+            return self.metrics_stream
+        return self.events_stream
 
     # -- streams and consumers ---------------------------------------------------------
     def streams(self) -> tuple[StreamSpec, ...]:

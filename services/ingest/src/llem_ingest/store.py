@@ -19,6 +19,7 @@ from llem_schemas.events import (
     JobQueued,
     JobStatusChanged,
     MetricBatch,
+    RequestBatch,
     RunCompleted,
     RunFailed,
     RunnerHeartbeat,
@@ -29,11 +30,12 @@ _RUN_UPSERT = """
 INSERT INTO runs (run_id, job_id, campaign_id, runner_id, attempt, status, started_at, ended_at, backend, model,
                   meter, job, fingerprint, summary, prompt_tokens, output_tokens, duration_s, energy_j,
                   energy_per_output_token_j, output_tokens_per_s, quality_flags, failure_reason, failure_type,
-                  retryable)
+                  retryable, prompt_set, model_name, gpu_name, gpu_count)
 VALUES (%(run_id)s, %(job_id)s, %(campaign_id)s, %(runner_id)s, %(attempt)s, %(status)s, %(started_at)s,
         %(ended_at)s, %(backend)s, %(model)s, %(meter)s, %(job)s, %(fingerprint)s, %(summary)s, %(prompt_tokens)s,
         %(output_tokens)s, %(duration_s)s, %(energy_j)s, %(energy_per_output_token_j)s, %(output_tokens_per_s)s,
-        %(quality_flags)s, %(failure_reason)s, %(failure_type)s, %(retryable)s)
+        %(quality_flags)s, %(failure_reason)s, %(failure_type)s, %(retryable)s, %(prompt_set)s, %(model_name)s,
+        %(gpu_name)s, %(gpu_count)s)
 ON CONFLICT (run_id) DO UPDATE SET
     status = CASE WHEN runs.status IN ('completed', 'failed') THEN runs.status ELSE EXCLUDED.status END,
     started_at = COALESCE(runs.started_at, EXCLUDED.started_at),
@@ -54,8 +56,23 @@ ON CONFLICT (run_id) DO UPDATE SET
     failure_reason = COALESCE(runs.failure_reason, EXCLUDED.failure_reason),
     failure_type = COALESCE(runs.failure_type, EXCLUDED.failure_type),
     retryable = COALESCE(runs.retryable, EXCLUDED.retryable),
+    prompt_set = COALESCE(runs.prompt_set, EXCLUDED.prompt_set),
+    model_name = COALESCE(runs.model_name, EXCLUDED.model_name),
+    gpu_name = COALESCE(runs.gpu_name, EXCLUDED.gpu_name),
+    gpu_count = COALESCE(runs.gpu_count, EXCLUDED.gpu_count),
     updated_at = now()
 """
+
+_REPETITION_INSERT = (
+    "INSERT INTO run_repetitions (run_id, repetition, window_start, window_end, duration_s, requests,"
+    " output_tokens, output_tokens_per_s, energy_j, active_energy_j, energy_per_output_token_j)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
+_REQUEST_INSERT = (
+    "INSERT INTO request_samples (started_at, run_id, repetition, request_index, prompt_tokens, output_tokens,"
+    " ttft_ms, e2e_ms, itl_count, itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+)
 
 _MARK_SUPERSEDED = """
 UPDATE runs SET superseded = true, updated_at = now()
@@ -82,6 +99,10 @@ _RUN_NULLS = dict.fromkeys(
         "failure_reason",
         "failure_type",
         "retryable",
+        "prompt_set",
+        "model_name",
+        "gpu_name",
+        "gpu_count",
     )
 )
 
@@ -108,6 +129,10 @@ def _run_row(event: RunStarted | RunCompleted | RunFailed) -> dict[str, object]:
                 "meter": event.meter,
                 "job": Jsonb(event.job.model_dump(mode="json")),
                 "fingerprint": Jsonb(event.fingerprint.model_dump(mode="json")),
+                "prompt_set": event.job.workload.prompt_set,
+                "model_name": event.job.model_name or model,
+                "gpu_name": event.fingerprint.gpus[0].name if event.fingerprint.gpus else None,
+                "gpu_count": len(event.fingerprint.gpus),
             }
         case RunCompleted(summary=s):
             row |= {
@@ -139,6 +164,51 @@ async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
         case RunStarted() | RunCompleted() | RunFailed():
             await conn.execute(_RUN_UPSERT, _run_row(event))
             await conn.execute(_MARK_SUPERSEDED, {"job_id": event.job_id})
+            if isinstance(event, RunCompleted) and event.summary.repetitions:
+                async with conn.cursor() as cur:
+                    await cur.executemany(
+                        _REPETITION_INSERT,
+                        [
+                            (
+                                event.run_id,
+                                r.repetition,
+                                r.window_start,
+                                r.window_end,
+                                r.duration_s,
+                                r.requests,
+                                r.output_tokens,
+                                r.output_tokens_per_s,
+                                r.energy_j,
+                                r.active_energy_j,
+                                r.energy_per_output_token_j,
+                            )
+                            for r in event.summary.repetitions
+                        ],
+                    )
+        case RequestBatch():
+            async with conn.cursor() as cur:
+                await cur.executemany(
+                    _REQUEST_INSERT,
+                    [
+                        (
+                            r.started_at,
+                            event.run_id,
+                            r.repetition,
+                            r.index,
+                            r.prompt_tokens,
+                            r.output_tokens,
+                            r.ttft_ms,
+                            r.e2e_ms,
+                            r.itl_count,
+                            r.itl_mean_ms,
+                            r.itl_p50_ms,
+                            r.itl_p99_ms,
+                            r.energy_j,
+                            r.error,
+                        )
+                        for r in event.requests
+                    ],
+                )
         case MetricBatch():
             await write_samples(conn, [SampleBatch.of(event)])
         case CampaignSubmitted():

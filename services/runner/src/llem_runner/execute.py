@@ -22,14 +22,15 @@ from llem_runner.loadgen import run_load
 from llem_runner.meters import Meter, create_meter
 from llem_runner.prompts import load_prompts
 from llem_runner.sampler import Sampler, TokenCounters
-from llem_runner.summary import Repetition, summarize
+from llem_runner.summary import Repetition, request_records, summarize
 from llem_schemas.base import Event
-from llem_schemas.events import MetricBatch, RunCompleted, RunStarted
+from llem_schemas.events import MetricBatch, RequestBatch, RunCompleted, RunStarted
 from llem_schemas.jobs import JobSpec
 
 Emit = Callable[[Event], Awaitable[None]]
 Keepalive = Callable[[], Awaitable[None]]
 T = TypeVar("T")
+REQUESTS_PER_EVENT = 1000
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,10 @@ class JobExecution:
             completed = RunCompleted.model_validate({**self._ids(), "summary": summary})
             if before_completion is not None:
                 await before_completion()
+            records = request_records(reps, sampler.all_samples)
+            for seq, start in enumerate(range(0, len(records), REQUESTS_PER_EVENT)):
+                batch = {**self._ids(), "seq": seq, "requests": records[start : start + REQUESTS_PER_EVENT]}
+                await self.emit(RequestBatch.model_validate(batch))
             await self.emit(completed)
             return completed
         finally:

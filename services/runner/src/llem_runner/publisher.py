@@ -26,7 +26,7 @@ class EventPublisher:
         self._flush_lock = asyncio.Lock()
 
     def _message(self, event: Event) -> SpooledMessage:
-        stream = self.layout.metrics_stream if event.type == "metric.batch" else self.layout.events_stream  # type: ignore[attr-defined]
+        stream = self.layout.stream_for(event)
         return SpooledMessage(
             self.layout.subject_for(event), stream, str(event.event_id), event.model_dump_json().encode()
         )

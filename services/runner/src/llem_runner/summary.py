@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from llem_runner.attribution import attribute
 from llem_runner.backends.base import RequestResult
 from llem_runner.baseline import IdleBaseline
 from llem_runner.flags import quality_flags
-from llem_runner.stats import interval_stats, latency_stats
+from llem_runner.stats import interval_stats, latency_stats, percentile
 from llem_runner.windows import WindowEnergy, energy_in_window, mismatch_flag
+from llem_schemas.events import RequestRecord
 from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import (
     GpuEnergy,
@@ -225,3 +226,42 @@ def summarize(
             reps, measured, pooled, meter, protocol, baseline, steady, duration, results
         ),
     )
+
+
+def request_records(reps: Sequence[Repetition], samples: Sequence[MetricSample]) -> list[RequestRecord]:
+    """Every request of every repetition, with its attributed energy scaled like the run's
+    J/request (so their mean is the summary's energy_per_request_j); null without a meter."""
+    windows = [energy_in_window(samples, r.window_start, r.window_end) for r in reps]
+    energy_j = _sum([w.total_j for w in windows])
+    integrated = _sum([w.integrated_j for w in windows])
+    scale = energy_j / integrated if energy_j and integrated else 1.0
+    spans = [
+        (r.started_at_s + rep.wall_offset_s, r.ended_at_s + rep.wall_offset_s)
+        for rep in reps
+        for r in rep.results
+        if r.error is None
+    ]
+    attributed = iter(attribute(spans, samples) or []) if energy_j is not None else iter(())
+    records = []
+    for rep in reps:
+        for index, r in enumerate(rep.results):
+            energy = next(attributed, None) if r.error is None else None
+            itl = sorted(r.itl_ms)
+            records.append(
+                RequestRecord(
+                    repetition=rep.index,
+                    index=index,
+                    started_at=datetime.fromtimestamp(r.started_at_s + rep.wall_offset_s, UTC),
+                    prompt_tokens=r.prompt_tokens,
+                    output_tokens=r.output_tokens,
+                    ttft_ms=r.ttft_ms,
+                    e2e_ms=r.e2e_ms,
+                    itl_count=len(itl),
+                    itl_mean_ms=sum(itl) / len(itl) if itl else None,
+                    itl_p50_ms=percentile(itl, 50) if itl else None,
+                    itl_p99_ms=percentile(itl, 99) if itl else None,
+                    energy_j=energy * scale if energy is not None else None,
+                    error=r.error,
+                )
+            )
+    return records
