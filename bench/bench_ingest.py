@@ -128,27 +128,35 @@ def count(url: str) -> int:
 
 
 class Ingest:
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
+    """`processes` llem-ingest processes on the same durable consumers."""
+
+    def __init__(self, env: dict[str, str], logs: Path, processes: int = 1) -> None:
+        self.env, self.logs, self.processes = env, logs, processes
 
     def __enter__(self) -> Ingest:
+        self.procs = []
         with (self.logs / "ingest.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(BIN / "llem-ingest"), "run"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            for _ in range(self.processes):
+                self.procs.append(
+                    subprocess.Popen(
+                        [str(BIN / "llem-ingest"), "run"],
+                        env=self.env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
         return self
 
     def __exit__(self, *_: object) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        for proc in self.procs:
+            os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 async def ack_floor(nc: NatsClient, layout: Layout) -> int:
@@ -165,13 +173,15 @@ async def publish_wire(js: Any, wire: list[tuple[str, bytes, dict[str, str]]]) -
     return last
 
 
-async def pipeline(nc: NatsClient, pg: PostgresServer, env: dict[str, str], logs: Path) -> dict[str, Any]:
+async def pipeline(
+    nc: NatsClient, pg: PostgresServer, env: dict[str, str], logs: Path, processes: int = 1
+) -> dict[str, Any]:
     layout = Layout(f"b{uuid.uuid4().hex[:10]}")
     url = fresh_database(pg)
     events = batches(SAMPLES, datetime(2026, 1, 1, tzinfo=UTC))
     await bootstrap(nc.jetstream(), layout)
     try:
-        with Ingest({**env, "LLEM_PREFIX": layout.prefix, "LLEM_DATABASE_URL": url}, logs):
+        with Ingest({**env, "LLEM_PREFIX": layout.prefix, "LLEM_DATABASE_URL": url}, logs, processes):
             await asyncio.sleep(2)  # the service is up and its pull request waiting
             wire = [
                 (layout.subject_for(e), e.model_dump_json().encode(), {"Nats-Msg-Id": str(e.event_id)})
@@ -297,7 +307,7 @@ async def main() -> None:
         pg = PostgresServer(root / "postgres").start()  # fsync on: what a deployment runs
         nc = await nats.connect(nats_server.url)
         env = {**os.environ, "LLEM_NATS_URL": nats_server.url}
-        pipe, raw = [], []
+        pipe, raw, two = [], [], []
         try:
             for rep in range(REPS):
                 if rep % 2 == 0:
@@ -306,6 +316,7 @@ async def main() -> None:
                 else:
                     raw.append(await raw_copy_async(pg))
                     pipe.append(await pipeline(nc, pg, env, logs))
+                two.append(await pipeline(nc, pg, env, logs, processes=2))
             latency = await steady(nc, pg, env, logs)
         finally:
             await nc.close()
@@ -322,8 +333,9 @@ async def main() -> None:
         "pipeline_samples_per_s": spread([p["samples_per_s"] for p in pipe]),
         "raw_copy_samples_per_s": spread([r["samples_per_s"] for r in raw]),
         "pipeline_vs_raw_copy": spread(ratios),
+        "pipeline_two_processes_samples_per_s": spread([p["samples_per_s"] for p in two]),
         "goal": "pipeline >= 0.5 x raw COPY",
-        "repetitions": {"pipeline": pipe, "raw_copy": raw},
+        "repetitions": {"pipeline": pipe, "raw_copy": raw, "pipeline_two_processes": two},
         "steady_10k_samples_per_s": latency,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)

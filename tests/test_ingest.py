@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from llem.devstack import PostgresServer
 from llem.devstack.ports import free_port
 from llem_ingest.migrate import migrate
+from llem_ingest.retention import drop_old_samples, license_of
 from llem_scheduler.bootstrap import bootstrap
 from llem_schemas import (
     CampaignCancelled,
@@ -379,3 +380,22 @@ async def test_a_message_over_the_size_limit_is_refused_at_publish_and_ingest_go
     assert db_rows(database_url, "SELECT count(*) FROM metric_samples")[0][0] == 100
     reasons = db_rows(database_url, "SELECT reason FROM dead_letters")
     assert len(reasons) == 1 and "samples.0.power_w" in str(reasons[0][0])
+
+
+async def test_retention_drops_old_sample_chunks_on_the_apache_build(database_url: str) -> None:
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    now = datetime.now(UTC)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        assert await license_of(conn) == "apache", "the test suite runs Debian's Apache-2 TimescaleDB"
+        for run_id, at in ((old, now - timedelta(days=30)), (recent, now - timedelta(hours=1))):
+            await conn.execute(
+                "INSERT INTO metric_samples (sampled_at, run_id, gpu_index, meter) VALUES (%s, %s, 0, 'nvml')",
+                (at, run_id),
+            )
+            await conn.execute(
+                "INSERT INTO metric_batches (run_id, seq, samples) VALUES (%s, 0, 1)", (run_id,)
+            )
+        await conn.commit()
+        assert await drop_old_samples(conn, days=7) == 1
+        await conn.commit()
+    assert db_rows(database_url, "SELECT run_id FROM metric_samples") == [(recent,)]
