@@ -268,5 +268,35 @@ def runners(nats_url: NatsOption = None, prefix: PrefixOption = "llem") -> None:
         typer.echo("no runner alive")
 
 
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the JSON files.")],
+    format_: Annotated[str, typer.Option("--format", help="What to export: leaderboard.")] = "leaderboard",
+    database_url: Annotated[
+        str | None, typer.Option("--database", help="PostgreSQL URL (default: the local stack).")
+    ] = None,
+) -> None:
+    """Write the leaderboard as static JSON files (index, one file per model and per task)."""
+    import psycopg
+
+    from llem_api.export import export_leaderboard
+
+    if format_ != "leaderboard":
+        typer.echo(f"unknown --format {format_!r}; only 'leaderboard' exists", err=True)
+        raise typer.Exit(code=2)
+    state = stack.load_state()
+    url = database_url or (state.database_url if state else os.environ.get("LLEM_DATABASE_URL"))
+    if not url:
+        typer.echo("no database: pass --database or start the local stack", err=True)
+        raise typer.Exit(code=2)
+
+    async def _export() -> list[Path]:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            return await export_leaderboard(conn, out)
+
+    written = asyncio.run(_export())
+    typer.echo(f"wrote {len(written)} file(s) under {out}")
+
+
 def main() -> None:
     app()

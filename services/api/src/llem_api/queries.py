@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from llem_api.dto import RunOut, RunPage
+from llem_api.dto import (
+    CampaignDetail,
+    CampaignOut,
+    JobOut,
+    RequestOut,
+    RequestPage,
+    RunDetail,
+    RunnerOut,
+    RunOut,
+    RunPage,
+    SeriesPoint,
+    TimeSeries,
+)
+from llem_api.errors import NotFound
 
 _RUN_COLUMNS = (
     "run_id, job_id, campaign_id, runner_id, attempt, status, superseded, started_at, ended_at, backend, model, meter,"
@@ -29,3 +45,103 @@ async def list_runs(conn: AsyncConnection, limit: int, offset: int) -> RunPage:
         limit=limit,
         offset=offset,
     )
+
+
+async def _one(conn: AsyncConnection, sql: str, *args: object) -> dict[str, Any] | None:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql, args)
+        return await cur.fetchone()
+
+
+async def _all(conn: AsyncConnection, sql: str, *args: object) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql, args)
+        return list(await cur.fetchall())
+
+
+async def run_detail(conn: AsyncConnection, run_id: UUID) -> RunDetail:
+    row = await _one(
+        conn, f"SELECT {_RUN_COLUMNS}, job, fingerprint, summary FROM runs WHERE run_id = %s", run_id
+    )
+    if row is None:
+        raise NotFound(f"no run {run_id}")
+    job, fingerprint, summary = row.pop("job"), row.pop("fingerprint"), row.pop("summary")
+    reps = await _all(
+        conn,
+        "SELECT repetition, window_start, window_end, duration_s, requests, output_tokens, output_tokens_per_s,"
+        " energy_j, active_energy_j, energy_per_output_token_j FROM run_repetitions WHERE run_id = %s"
+        " ORDER BY repetition",
+        run_id,
+    )
+    return RunDetail(run=RunOut(**row), job=job, fingerprint=fingerprint, summary=summary, repetitions=reps)
+
+
+async def _exists(conn: AsyncConnection, run_id: UUID) -> None:
+    if await _one(conn, "SELECT 1 AS x FROM runs WHERE run_id = %s", run_id) is None:
+        raise NotFound(f"no run {run_id}")
+
+
+async def run_timeseries(conn: AsyncConnection, run_id: UUID, bucket_s: float) -> TimeSeries:
+    """Per GPU and time bucket (TimescaleDB `time_bucket`): mean power, temperature, clocks and
+    utilisation, the last energy-counter reading, and how many samples the bucket holds."""
+    await _exists(conn, run_id)
+    rows = await _all(
+        conn,
+        "SELECT time_bucket(make_interval(secs => %s), sampled_at) AS bucket, gpu_index,"
+        " avg(power_w) AS power_w, max(energy_counter_j) AS energy_counter_j, avg(temperature_c) AS temperature_c,"
+        " avg(sm_clock_mhz) AS sm_clock_mhz, avg(memory_clock_mhz) AS memory_clock_mhz,"
+        " avg(gpu_utilization_pct) AS gpu_utilization_pct, count(*) AS samples"
+        " FROM metric_samples WHERE run_id = %s GROUP BY bucket, gpu_index ORDER BY bucket, gpu_index NULLS FIRST",
+        bucket_s,
+        run_id,
+    )
+    return TimeSeries(run_id=run_id, bucket_s=bucket_s, points=[SeriesPoint(**r) for r in rows])
+
+
+async def run_requests(conn: AsyncConnection, run_id: UUID) -> RequestPage:
+    await _exists(conn, run_id)
+    rows = await _all(
+        conn,
+        "SELECT repetition, request_index, started_at, prompt_tokens, output_tokens, ttft_ms, e2e_ms, itl_count,"
+        " itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error FROM request_samples WHERE run_id = %s"
+        " ORDER BY repetition, request_index",
+        run_id,
+    )
+    return RequestPage(run_id=run_id, items=[RequestOut(**r) for r in rows])
+
+
+_CAMPAIGN_COLUMNS = "campaign_id, name, description, job_count, status, submitted_at, cancelled_at, progress"
+
+
+async def list_campaigns(conn: AsyncConnection, limit: int, offset: int) -> list[CampaignOut]:
+    rows = await _all(
+        conn,
+        f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns ORDER BY submitted_at DESC, campaign_id LIMIT %s OFFSET %s",
+        limit,
+        offset,
+    )
+    return [CampaignOut(**r) for r in rows]
+
+
+async def campaign_detail(conn: AsyncConnection, campaign_id: UUID) -> CampaignDetail:
+    row = await _one(conn, f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns WHERE campaign_id = %s", campaign_id)
+    if row is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    jobs = await _all(
+        conn,
+        "SELECT job_id, pool, repetition, status, attempt, runner_id, run_id, status_reason FROM jobs"
+        " WHERE campaign_id = %s ORDER BY queued_at, job_id",
+        campaign_id,
+    )
+    return CampaignDetail(campaign=CampaignOut(**row), jobs=[JobOut(**j) for j in jobs])
+
+
+async def list_runners(conn: AsyncConnection) -> list[RunnerOut]:
+    """The fleet as last seen; `alive` while the last heartbeat is younger than three intervals."""
+    rows = await _all(
+        conn,
+        "SELECT runner_id, hostname, pools, started_at, last_seen_at, current_job_id, current_run_id, gpus,"
+        " llem_version, last_seen_at > now() - make_interval(secs => 3 * heartbeat_interval_s) AS alive"
+        " FROM runners ORDER BY runner_id",
+    )
+    return [RunnerOut(**r) for r in rows]

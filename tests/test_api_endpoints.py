@@ -1,0 +1,171 @@
+"""Runs, time series, requests, campaigns, runners and health through Litestar's test client, on a
+database seeded through the real ingest path; unknown ids and bad parameters are 4xx problems."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+from nats.js import JetStreamContext
+
+from llem_api.app import create_app
+from llem_api.settings import ApiSettings
+from llem_schemas import (
+    CampaignProgress,
+    CampaignSubmitted,
+    JobQueued,
+    JobSpec,
+    JobStatusChanged,
+    LlamaCppBackend,
+    MetricBatch,
+    MetricSample,
+    RequestBatch,
+    RequestRecord,
+    RunnerHeartbeat,
+)
+from llem_schemas.base import Event
+from llem_schemas.subjects import Layout
+from tests import events
+from tests.processes import service
+from tests.waiting import wait_for
+
+CID = uuid.uuid4()
+JOB = JobSpec(job_id=uuid.uuid4(), campaign_id=CID, pool="cpu", backend=LlamaCppBackend(model_path="/m.gguf"))
+RUN = uuid.uuid4()
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def _seed() -> list[Event]:
+    ids = {"run_id": RUN, "job_id": JOB.job_id, "campaign_id": CID, "runner_id": "r1", "attempt": 1}
+    samples = [
+        MetricSample(
+            sampled_at=T0 + timedelta(milliseconds=500 * k),
+            gpu_index=g,
+            power_w=100.0 * (g + 1) + k,
+            energy_counter_j=float(k),
+            temperature_c=50.0,
+        )
+        for k in range(6)  # 3 s at 2 Hz
+        for g in range(2)
+    ]
+    return [
+        CampaignSubmitted(campaign_id=CID, name="api", job_count=1, spec={"pools": [{"name": "cpu"}]}),
+        JobQueued(job=JOB),
+        events.started(JOB, 1, run_id=RUN),
+        MetricBatch(**ids, seq=0, meter="nvml", samples=samples),
+        RequestBatch(
+            **ids,
+            seq=0,
+            requests=[
+                RequestRecord(repetition=0, index=i, started_at=T0, output_tokens=4, e2e_ms=10.0 * (i + 1))
+                for i in range(3)
+            ],
+        ),
+        events.completed(JOB, 1).model_copy(update={"run_id": RUN}),
+        JobStatusChanged(
+            job_id=JOB.job_id,
+            campaign_id=CID,
+            pool="cpu",
+            status="completed",
+            attempt=1,
+            runner_id="r1",
+            run_id=RUN,
+            revision=3,
+        ),
+        CampaignProgress(
+            campaign_id=CID,
+            status="finished",
+            total=1,
+            queued=0,
+            running=0,
+            completed=1,
+            failed=0,
+            cancelled=0,
+            live_runners=1,
+            eta_s=0,
+        ),
+        RunnerHeartbeat(
+            occurred_at=T0,
+            runner_id="r1",
+            hostname="box",
+            pools=["cpu"],
+            started_at=T0,
+            heartbeat_interval_s=5,
+            llem_version="0",
+        ),
+        RunnerHeartbeat(  # beating now
+            runner_id="r2",
+            hostname="box2",
+            pools=["cpu"],
+            started_at=T0,
+            heartbeat_interval_s=5,
+            llem_version="0",
+        ),
+    ]
+
+
+async def test_every_read_endpoint_answers_from_ingested_data(
+    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    seqs: dict[str, int] = {}
+    for event in _seed():
+        ack = await js.publish(layout.subject_for(event), event.model_dump_json().encode())
+        seqs[ack.stream] = ack.seq
+
+    async def stored() -> bool:
+        for stream, durable in (
+            (layout.events_stream, "ingest-events"),
+            (layout.metrics_stream, "ingest-metrics"),
+        ):
+            if (await js.consumer_info(stream, durable)).ack_floor.stream_seq < seqs[stream]:
+                return False
+        return True
+
+    with service("llem-ingest", ["run"], service_env, tmp_path):
+        await wait_for(stored, 30, "the seed stored")
+
+    async with AsyncTestClient(app=create_app(ApiSettings(database_url=database_url))) as client:
+
+        async def ok(path: str, **params: Any) -> Any:
+            resp = await client.get(path, params=params)
+            assert resp.status_code == 200, resp.text
+            return resp.json()
+
+        assert (await ok("/readyz"))["checks"] == {"database": "ok"}
+        detail = await ok(f"/api/runs/{RUN}")
+        assert detail["run"]["status"] == "completed" and detail["fingerprint"]["hostname"] == "h"
+        assert [r["repetition"] for r in detail["repetitions"]] == [0]
+
+        series = await ok(f"/api/runs/{RUN}/timeseries", bucket=1)
+        points = series["points"]
+        assert len(points) == 6, "3 one-second buckets x 2 GPUs"
+        first = next(p for p in points if p["gpu_index"] == 1)
+        assert first["samples"] == 2 and first["power_w"] == 200.5 and first["energy_counter_j"] == 1.0
+        coarse = await ok(f"/api/runs/{RUN}/timeseries", bucket=60)
+        assert [p["samples"] for p in coarse["points"]] == [6, 6]
+
+        requests = await ok(f"/api/runs/{RUN}/requests")
+        assert [r["e2e_ms"] for r in requests["items"]] == [10.0, 20.0, 30.0]
+
+        [campaign] = await ok("/api/campaigns")
+        assert campaign["status"] == "finished" and campaign["progress"]["completed"] == 1
+        one = await ok(f"/api/campaigns/{CID}")
+        assert [(j["status"], j["run_id"]) for j in one["jobs"]] == [("completed", str(RUN))]
+
+        runners = {r["runner_id"]: r for r in await ok("/api/runners")}
+        assert runners["r1"]["hostname"] == "box"
+        assert runners["r1"]["alive"] is False, "its heartbeat is from long ago"
+        assert runners["r2"]["alive"] is True
+
+        missing = await client.get(f"/api/runs/{uuid.uuid4()}")
+        assert missing.status_code == 404 and missing.headers["content-type"].startswith(
+            "application/problem+json"
+        )
+        assert "no run" in missing.json()["detail"]
+        bad = await client.get(f"/api/runs/{RUN}/timeseries", params={"bucket": "-1"})
+        assert bad.status_code == 400 and "bucket" in bad.text
+        not_a_uuid = await client.get("/api/campaigns/not-a-uuid")
+        assert not_a_uuid.status_code in (400, 404)

@@ -1,0 +1,153 @@
+"""The leaderboard through Litestar's test client, on a database seeded through the real ingest path:
+constraint filtering, best per model, ties, repetitions' interval, quality flags, Pareto points,
+superseded attempts excluded, and the static export agreeing with the API."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from litestar.testing import AsyncTestClient
+from nats.js import JetStreamContext
+
+from llem_api.app import create_app
+from llem_api.export import export_leaderboard
+from llem_api.settings import ApiSettings
+from llem_schemas import JobSpec, LlamaCppBackend
+from llem_schemas.base import Event
+from llem_schemas.measurement import LatencyStats, QualityFlag, QualityFlagCode
+from llem_schemas.subjects import Layout
+from tests import events
+from tests.processes import service
+from tests.waiting import wait_for
+
+CID = uuid.uuid4()
+
+
+def _job(model: str, config: str) -> JobSpec:
+    return JobSpec(
+        job_id=uuid.uuid4(),
+        campaign_id=CID,
+        pool="h100",
+        model_name=model,
+        config_id=uuid.uuid5(CID, config),
+        backend=LlamaCppBackend(model_path=f"/m/{model}.gguf"),
+    )
+
+
+def _run(
+    job: JobSpec,
+    j_per_token: float,
+    itl_p99: float,
+    tokens_per_s: float,
+    power_w: float = 300.0,
+    flags: tuple[QualityFlagCode, ...] = (),
+    attempt: int = 1,
+) -> list[Event]:
+    run_id = uuid.uuid4()
+    done = events.completed(job, attempt)
+    summary = done.summary.model_copy(
+        update={
+            "energy_j": j_per_token * 4,
+            "energy_per_output_token_j": j_per_token,
+            "output_tokens_per_s": tokens_per_s,
+            "avg_power_w": power_w,
+            "itl_ms": LatencyStats(p50_ms=itl_p99 / 2, p99_ms=itl_p99),
+            "ttft_ms": LatencyStats(p99_ms=20.0),
+            "quality_flags": [QualityFlag(code=c, detail="test") for c in flags],
+        }
+    )
+    return [
+        events.started(job, attempt, run_id=run_id),
+        done.model_copy(update={"run_id": run_id, "summary": summary}),
+    ]
+
+
+def _seed() -> list[Event]:
+    a1, a1b, a2, a3 = _job("A", "a1"), _job("A", "a1"), _job("A", "a2"), _job("A", "a3")
+    b1, b2, ghost = _job("B", "b1"), _job("B", "b2"), _job("B", "ghost")
+    return [
+        *_run(a1, 0.48, 40, 100),
+        *_run(a1b, 0.52, 40, 100),  # second repetition of config a1
+        *_run(a2, 0.30, 120, 80),
+        *_run(a3, 0.30, 90, 120),  # ties a2 on energy, faster: wins the tie
+        *_run(b1, 0.20, 30, 200, power_w=500, flags=(QualityFlagCode.THROTTLED,)),
+        *_run(b2, 0.25, 30, 150, power_w=300),
+        *_run(ghost, 0.01, 10, 900),  # attempt 1 of a job that was taken over: superseded
+        events.started(ghost, 2),
+    ]
+
+
+async def _seeded(
+    js: JetStreamContext, layout: Layout, env: dict[str, str], url: str, tmp_path: Path
+) -> None:
+    last = 0
+    for event in _seed():
+        ack = await js.publish(layout.subject_for(event), event.model_dump_json().encode())
+        last = ack.seq
+
+    async def stored() -> bool:
+        info = await js.consumer_info(layout.events_stream, "ingest-events")
+        return info.ack_floor.stream_seq >= last
+
+    with service("llem-ingest", ["run"], env, tmp_path):
+        await wait_for(stored, 30, "the seed events stored")
+
+
+async def test_leaderboard_semantics_and_the_export_agree(
+    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    await _seeded(js, layout, service_env, database_url, tmp_path)
+    app = create_app(ApiSettings(database_url=database_url))
+    async with AsyncTestClient(app=app) as client:
+
+        async def board(**params: Any) -> dict[str, Any]:
+            resp = await client.get("/api/leaderboard", params=params)
+            assert resp.status_code == 200, resp.text
+            return resp.json()  # type: ignore[no-any-return]
+
+        def best(doc: dict[str, Any]) -> dict[str, str]:
+            return {row["model"]: row["config_id"] for row in doc["best"]}
+
+        cfg = {name: str(uuid.uuid5(CID, name)) for name in ("a1", "a2", "a3", "b1", "b2", "ghost")}
+        everything = await board()
+        assert best(everything) == {"A": cfg["a3"], "B": cfg["b1"]}, "lowest J/token; tie to the faster"
+        rows = {row["config_id"]: row for row in everything["best"]}
+        assert rows[cfg["b1"]]["quality_flags"] == ["throttled"], "a flagged run is shown with its flag"
+        assert cfg["ghost"] not in {p["config_id"] for p in everything["points"]}, "superseded runs excluded"
+
+        a1 = next(p for p in everything["points"] if p["config_id"] == cfg["a1"])
+        assert abs(a1["energy_per_output_token_j"] - 0.5) < 1e-9
+        pareto = {p["config_id"]: p["pareto_optimal"] for p in everything["points"] if p["model"] == "A"}
+        assert pareto == {cfg["a1"]: True, cfg["a2"]: False, cfg["a3"]: True}, "a2 is dominated by a3"
+
+        assert best(await board(max_itl_ms=100)) == {"A": cfg["a3"], "B": cfg["b1"]}
+        assert best(await board(max_itl_ms=50)) == {"A": cfg["a1"], "B": cfg["b1"]}
+        assert best(await board(max_itl_ms=50, itl_percentile="p50")) == {"A": cfg["a3"], "B": cfg["b1"]}
+        assert best(await board(max_power_w=400)) == {"A": cfg["a3"], "B": cfg["b2"]}
+        assert best(await board(max_itl_ms=5)) == {}, "no configuration meets it: no winner, points stay"
+        assert best(await board(model="B")) == {"B": cfg["b1"]}
+
+        detail = (await board(max_itl_ms=50))["best"][0]
+        interval = detail["energy_per_output_token_j_interval"]
+        assert (
+            detail["runs"] == 2 and interval["n"] == 2 and interval["ci95_low"] < 0.5 < interval["ci95_high"]
+        )
+
+        bad = await client.get("/api/leaderboard", params={"itl_percentile": "p42"})
+        assert bad.status_code == 400 and "itl_percentile" in bad.text
+        assert bad.headers["content-type"].startswith("application/problem+json")
+
+        api_doc = await board()
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        files = await export_leaderboard(conn, tmp_path / "export")
+    exported = json.loads((tmp_path / "export" / "leaderboard.json").read_text())
+    assert exported == api_doc, "the API and the static export come from the same code"
+    index = json.loads((tmp_path / "export" / "index.json").read_text())
+    assert [m["file"] for m in index["models"]] == ["models/a.json", "models/b.json"]
+    model_b = json.loads((tmp_path / "export" / "models" / "b.json").read_text())
+    assert [r["config_id"] for r in model_b["best"]] == [cfg["b1"]]
+    assert len(files) == 5  # leaderboard, 2 models, 1 task, index
