@@ -4,14 +4,14 @@ UV := $(shell scripts/ensure-uv.sh)
 SYNC := --locked --all-packages --extra tiny-model
 RUN := $(UV) run $(SYNC)
 
-.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest
+.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live
 
 help:
 	@echo "make demo       start the local stack and run examples/demo.yaml"
 	@echo "make demo-down  stop the local stack"
 	@echo "make test       install everything, lint, type-check and run the test suite"
 	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI)"
-	@echo "make bench-meter, bench-scheduler, bench-ingest   benchmarks (results in bench/results)"
+	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live   benchmarks (results in bench/results)"
 
 # Offline first: this machine's package index sends no cache headers, so an online sync revalidates
 # llama-cpp-python's sdist and rebuilds it (5 minutes) even when the built wheel is in uv's cache.
@@ -55,3 +55,6 @@ bench-scheduler: install
 
 bench-ingest: install infra
 	$(RUN) python bench/bench_ingest.py
+
+bench-live: install infra
+	$(RUN) python bench/bench_live.py

@@ -127,7 +127,13 @@ async def test_every_read_endpoint_answers_from_ingested_data(
     with service("llem-ingest", ["run"], service_env, tmp_path):
         await wait_for(stored, 30, "the seed stored")
 
-    async with AsyncTestClient(app=create_app(ApiSettings(database_url=database_url))) as client:
+    async with AsyncTestClient(
+        app=create_app(
+            ApiSettings(
+                database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix
+            )
+        )
+    ) as client:
 
         async def ok(path: str, **params: Any) -> Any:
             resp = await client.get(path, params=params)

@@ -101,7 +101,9 @@ async def test_leaderboard_semantics_and_the_export_agree(
     js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
     await _seeded(js, layout, service_env, database_url, tmp_path)
-    app = create_app(ApiSettings(database_url=database_url))
+    app = create_app(
+        ApiSettings(database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix)
+    )
     async with AsyncTestClient(app=app) as client:
 
         async def board(**params: Any) -> dict[str, Any]:

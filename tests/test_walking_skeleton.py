@@ -48,7 +48,11 @@ async def test_job_to_run_visible_in_the_api(
         service("llem-runner", ["run"], {**service_env, "LLEM_RUNNER_ID": "e2e-runner"}, tmp_path),
     ):
         await submit(js, layout, campaign, jobs)
-        app = create_app(ApiSettings(database_url=database_url))
+        app = create_app(
+            ApiSettings(
+                database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix
+            )
+        )
         async with AsyncTestClient(app=app) as client:
             run = await _wait_for_completed_run(client, str(campaign.campaign_id), timeout_s=90)
 

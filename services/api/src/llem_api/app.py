@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from litestar import Litestar, Request, Response, get
+import nats
+from litestar import Litestar, Request, Response, get, post
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from nats.aio.client import Client as NatsClient
+from nats.js.api import DeliverPolicy
 from psycopg_pool import AsyncConnectionPool
 
 from llem_api.dto import (
     CampaignDetail,
     CampaignOut,
+    CancelIn,
     Health,
     RequestPage,
     RunDetail,
     RunnerOut,
     RunPage,
+    SubmittedOut,
     TimeSeries,
 )
-from llem_api.errors import ApiError
+from llem_api.errors import ApiError, BadRequest, Forbidden, NotFound, Unauthorized, Unavailable
 from llem_api.leaderboard import Constraints, Filters, Leaderboard, Percentile, leaderboard
+from llem_api.live import Hub, TopicSpec
 from llem_api.queries import (
     campaign_detail,
     list_campaigns,
@@ -37,8 +48,15 @@ from llem_api.queries import (
     run_timeseries,
 )
 from llem_api.settings import ApiSettings
+from llem_api.tokens import authenticate
+from llem_scheduler.errors import CampaignNotFound, SpecError
+from llem_scheduler.expand import expand
+from llem_scheduler.spec import validate_spec
+from llem_scheduler.submit import cancel_campaign, submit_campaign
+from llem_schemas.subjects import Layout
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger("llem.api")
 
 
 def _problem(
@@ -129,7 +147,9 @@ async def get_campaigns(
 
 
 @get("/api/campaigns/{campaign_id:uuid}")
-async def get_campaign(db: NamedDependency[AsyncConnectionPool], campaign_id: FromPath[UUID]) -> CampaignDetail:
+async def get_campaign(
+    db: NamedDependency[AsyncConnectionPool], campaign_id: FromPath[UUID]
+) -> CampaignDetail:
     async with db.connection() as conn:
         return await campaign_detail(conn, campaign_id)
 
@@ -138,6 +158,115 @@ async def get_campaign(db: NamedDependency[AsyncConnectionPool], campaign_id: Fr
 async def get_runners(db: NamedDependency[AsyncConnectionPool]) -> list[RunnerOut]:
     async with db.connection() as conn:
         return await list_runners(conn)
+
+
+def _last_event_id(request: Request[object, object, State]) -> int | None:
+    raw = request.headers.get("last-event-id")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise BadRequest(f"Last-Event-ID must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
+def _sse(request: Request[object, object, State], spec: TopicSpec) -> ServerSentEvent:
+    hub: Hub | None = request.app.state.get("hub")
+    if hub is None:
+        raise Unavailable("live streams need NATS, which this API process could not reach at start-up")
+    last = _last_event_id(request)
+
+    async def messages() -> AsyncIterator[ServerSentEventMessage]:
+        async for item in hub.stream(spec, last):
+            yield ServerSentEventMessage(data=item.data, id=str(item.id), event=item.event)
+
+    return ServerSentEvent(messages())
+
+
+@get("/api/live/runs/{run_id:uuid}")
+async def live_run(request: Request[object, object, State], run_id: FromPath[UUID]) -> ServerSentEvent:
+    """One run's metric batches: recent history first, then live."""
+    layout: Layout = request.app.state.layout
+    subject = f"{layout.prefix}.metrics.*.{run_id}"
+    return _sse(request, TopicSpec(f"run:{run_id}", (subject,), layout.metrics_stream))
+
+
+@get("/api/live/campaigns/{campaign_id:uuid}")
+async def live_campaign(
+    request: Request[object, object, State], campaign_id: FromPath[UUID]
+) -> ServerSentEvent:
+    """One campaign: progress, job states and its runs' lifecycle (latest per subject, then live)."""
+    layout: Layout = request.app.state.layout
+    p = layout.prefix
+    subjects = (f"{p}.events.campaign.{campaign_id}.>", f"{p}.events.job.{campaign_id}.*.status",
+                f"{p}.events.run.{campaign_id}.>")  # fmt: skip
+    return _sse(
+        request,
+        TopicSpec(f"campaign:{campaign_id}", subjects, layout.events_stream, DeliverPolicy.LAST_PER_SUBJECT),
+    )
+
+
+@get("/api/live/fleet")
+async def live_fleet(request: Request[object, object, State]) -> ServerSentEvent:
+    """Runner heartbeats (the latest of each runner first, then live)."""
+    layout: Layout = request.app.state.layout
+    subjects = (f"{layout.prefix}.events.runner.*.heartbeat",)
+    return _sse(request, TopicSpec("fleet", subjects, layout.events_stream, DeliverPolicy.LAST_PER_SUBJECT))
+
+
+async def _principal(request: Request[object, object, State], scope: str) -> None:
+    header = request.headers.get("authorization", "")
+    kind, _, token = header.partition(" ")
+    if kind.lower() != "bearer" or not token:
+        raise Unauthorized("this endpoint needs `Authorization: Bearer <token>` (llem-api token create)")
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        principal = await authenticate(conn, token.strip())
+    if principal is None:
+        raise Unauthorized("the token is unknown, malformed or revoked")
+    if scope not in principal.scopes:
+        raise Forbidden(f"token {principal.name!r} lacks the scope {scope!r}")
+
+
+def _nats(request: Request[object, object, State]) -> NatsClient:
+    hub: Hub | None = request.app.state.get("hub")
+    if hub is None:
+        raise Unavailable("campaign writes need NATS, which this API process could not reach at start-up")
+    return hub.nc
+
+
+@post("/api/campaigns", status_code=201)
+async def post_campaign(
+    request: Request[object, object, State], data: JSONBody[dict[str, Any]]
+) -> SubmittedOut:
+    """Submit a campaign spec (the JSON form of a campaign file). Validated and expanded by the
+    scheduler's own code; nothing is published on any error; a resubmit queues nothing new."""
+    await _principal(request, "campaigns:write")
+    try:
+        spec = validate_spec(data, "request body")
+        expansion = expand(spec)
+    except SpecError as exc:
+        raise BadRequest(str(exc)) from exc
+    layout: Layout = request.app.state.layout
+    result = await submit_campaign(_nats(request).jetstream(), layout, spec, expansion)
+    return SubmittedOut(
+        campaign_id=result.campaign_id,
+        queued=result.queued,
+        already=result.already,
+        dropped=[{"config": d.config, "reason": d.reason} for d in expansion.dropped],
+    )
+
+
+@post("/api/campaigns/{campaign_id:uuid}/cancel", status_code=200)
+async def post_cancel(
+    request: Request[object, object, State], campaign_id: FromPath[UUID], data: JSONBody[CancelIn]
+) -> dict[str, str]:
+    await _principal(request, "campaigns:write")
+    layout: Layout = request.app.state.layout
+    try:
+        await cancel_campaign(_nats(request).jetstream(), layout, campaign_id, data.reason)
+    except CampaignNotFound as exc:
+        raise NotFound(str(exc)) from exc
+    return {"campaign_id": str(campaign_id), "status": "cancelled"}
 
 
 @get("/api/leaderboard")
@@ -176,11 +305,28 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
     )
 
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await pool.open()
+        app.state.pool = pool
+        app.state.layout = Layout(settings.prefix)
+        nc = None
+        try:
+            # bounded: with unlimited reconnects nats-py would retry the first connect forever
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    settings.nats_url, max_reconnect_attempts=-1, connect_timeout=2, name="llem-api"
+                ),
+                timeout=5,
+            )
+            app.state.hub = Hub(nc)
+        except Exception as exc:  # reads still work; live streams answer 503
+            log.warning("NATS unreachable at start-up (%s): live streams are off", exc)
+            app.state.hub = None
         try:
             yield
         finally:
+            if nc is not None:
+                await nc.close()
             await pool.close()
 
     def provide_db() -> AsyncConnectionPool:
@@ -198,6 +344,19 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             get_campaign,
             get_runners,
             get_leaderboard,
+            live_run,
+            live_campaign,
+            live_fleet,
+            post_campaign,
+            post_cancel,
+        ],
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
+        middleware=[
+            RateLimitConfig(
+                rate_limit=("minute", settings.write_rate_per_minute),
+                check_throttle_handler=lambda request: request.method != "GET",
+            ).middleware
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

@@ -129,3 +129,14 @@ class RunnerOut(msgspec.Struct, kw_only=True):
     current_run_id: UUID | None
     gpus: list[dict[str, Any]]
     llem_version: str
+
+
+class SubmittedOut(msgspec.Struct, kw_only=True):
+    campaign_id: UUID
+    queued: int
+    already: int
+    dropped: list[dict[str, Any]]
+
+
+class CancelIn(msgspec.Struct, kw_only=True):
+    reason: str = ""

@@ -14,3 +14,18 @@ class NotFound(ApiError):
 class BadRequest(ApiError):
     status_code = 400
     title = "Bad request"
+
+
+class Unavailable(ApiError):
+    status_code = 503
+    title = "Service unavailable"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    title = "Unauthorized"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    title = "Forbidden"

@@ -10,6 +10,11 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
 
     database_url: str = "postgresql://llem@127.0.0.1:5432/llem"
+    nats_url: str = "nats://127.0.0.1:4222"
+    prefix: str = "llem"
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; empty: none.")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body accepted.")
+    write_rate_per_minute: int = Field(default=60, ge=1, description="Writes per client and minute.")
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     db_pool_max_size: int = Field(default=10, ge=1)

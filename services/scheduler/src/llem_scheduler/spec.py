@@ -29,6 +29,12 @@ def parse_spec(text: str, source: str = "<spec>") -> CampaignSpec:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError(f"{source}: not valid YAML: {exc}") from exc
+    return validate_spec(doc, source)
+
+
+def validate_spec(doc: object, source: str = "<spec>") -> CampaignSpec:
+    """A parsed document (YAML from a file, JSON from the API) as a spec, or a SpecError naming
+    the source, every field path at fault and the problem."""
     if not isinstance(doc, dict):
         raise SpecError(f"{source}: a campaign spec is a mapping (name, pools, models, backends, ...)")
     try:

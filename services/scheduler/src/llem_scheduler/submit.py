@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from nats.js import JetStreamContext
-from nats.js.errors import KeyWrongLastSequenceError
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
 from llem_scheduler.bootstrap import bootstrap
@@ -140,7 +140,10 @@ async def cancel_campaign(
 ) -> CampaignRecord:
     """Cancel a campaign: its queued jobs leave the work queue now; the scheduler (following the
     `campaign.cancelled` event) ends every unfinished job as cancelled and stops the running ones."""
-    campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))
+    try:
+        campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))
+    except BucketNotFoundError as exc:  # nothing was ever submitted to this deployment
+        raise CampaignNotFound(f"no campaign {campaign_id}") from exc
     now = datetime.now(UTC)
     record = await campaigns.cancel(campaign_id, now, reason or "campaign cancelled")
     if record is None:

@@ -1,0 +1,175 @@
+"""Live streams: NATS subjects bridged to server-sent events, one subscription per topic per process.
+
+A topic (one run's metrics, one campaign's progress and runs, the fleet) is opened when its first
+client arrives: the recent history is read from JetStream (so a client joining mid-run first gets
+what it missed), then a core NATS subscription delivers live messages, fanned out to every client.
+Each message gets the topic's next id (the SSE `id`), kept in a bounded ring, so a client that
+reconnects with `Last-Event-ID` gets what it missed while the ring still holds it. Each client has a
+bounded queue: a slow client loses its oldest messages (and is told how many), it never makes the
+others wait or the process grow. The last client to leave closes the topic.
+
+Why SSE and not WebSockets: the streams are one-way, SSE reconnects and resumes (`Last-Event-ID`)
+by itself in every browser, and it passes proxies as plain HTTP.
+
+The bridge uses plain nats-py core subscriptions: they are ephemeral and per topic, there is
+nothing to acknowledge, and history comes from JetStream's direct reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import DeliverPolicy
+
+log = logging.getLogger("llem.api.live")
+
+
+@dataclass
+class Item:
+    id: int
+    event: str
+    data: str
+
+
+@dataclass(eq=False)  # identity: kept in a set
+class Client:
+    queue: asyncio.Queue[Item]
+    dropped: int = 0
+
+    def offer(self, item: Item) -> None:
+        if self.queue.full():  # slow client: drop its oldest message, never block the topic
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+            self.dropped += 1
+        self.queue.put_nowait(item)
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """What a live topic carries: subjects, the stream holding their history, and which history
+    (all of it: a run's metric batches; the last per subject: job states, progress, heartbeats)."""
+
+    key: str
+    subjects: tuple[str, ...]
+    stream: str
+    history: DeliverPolicy = DeliverPolicy.ALL
+
+
+@dataclass
+class Topic:
+    key: str
+    ring: deque[Item]
+    clients: set[Client] = field(default_factory=set)
+    next_id: int = 1
+    seen: deque[str] = field(default_factory=lambda: deque(maxlen=4096))
+    subs: list[Subscription] = field(default_factory=list)
+    subs_ready: bool = False
+
+    def publish(self, payload: bytes) -> None:
+        try:
+            doc = json.loads(payload)
+        except ValueError:
+            return
+        event_id = str(doc.get("event_id", ""))
+        if event_id and event_id in self.seen:
+            return  # already delivered from the history
+        if event_id:
+            self.seen.append(event_id)
+        item = Item(self.next_id, str(doc.get("type", "message")), payload.decode())
+        self.next_id += 1
+        self.ring.append(item)
+        for client in self.clients:
+            client.offer(item)
+
+
+class Hub:
+    def __init__(self, nc: NatsClient, history: int = 200, client_buffer: int = 256) -> None:
+        self.nc, self.history, self.client_buffer = nc, history, client_buffer
+        self.topics: dict[str, Topic] = {}
+        self._lock = asyncio.Lock()
+
+    async def _open(self, spec: TopicSpec) -> Topic:
+        topic = Topic(spec.key, deque(maxlen=self.history))
+        live: list[bytes] = []
+
+        async def on_msg(msg: Msg) -> None:
+            if topic.subs_ready:
+                topic.publish(msg.data)
+            else:
+                live.append(msg.data)
+
+        # live first (held back), then the history, then what arrived meanwhile: nothing falls
+        # between the two, and a message seen in both is delivered once (event ids)
+        for subject in spec.subjects:
+            topic.subs.append(await self.nc.subscribe(subject, cb=on_msg))
+        for payload in await self._history(spec):
+            topic.publish(payload)
+        for payload in live:
+            topic.publish(payload)
+        topic.subs_ready = True
+        return topic
+
+    async def _history(self, spec: TopicSpec) -> list[bytes]:
+        """The last `history` messages of the topic's subjects from JetStream, oldest first."""
+        js = self.nc.jetstream()
+        found: list[tuple[int, bytes]] = []
+        for subject in spec.subjects:
+            try:
+                info = await js.stream_info(spec.stream, subjects_filter=subject)
+            except Exception as exc:
+                log.warning("no history for %s: %s", subject, exc)
+                continue
+            if not info.state.subjects:
+                continue  # nothing stored under it yet
+            sub = await js.subscribe(
+                subject, stream=spec.stream, ordered_consumer=True, deliver_policy=spec.history
+            )
+            try:
+                while True:  # each message says how many are left after it
+                    msg = await sub.next_msg(timeout=2)
+                    found.append((msg.metadata.sequence.stream, msg.data))
+                    if msg.metadata.num_pending == 0:
+                        break
+            except Exception as exc:
+                log.warning("history of %s cut short: %s", subject, exc)
+            finally:
+                await sub.unsubscribe()
+        found.sort(key=lambda pair: pair[0])
+        return [data for _, data in found[-self.history :]]
+
+    async def stream(self, spec: TopicSpec, last_event_id: int | None = None) -> AsyncIterator[Item]:
+        """Yield the topic's messages for one client: the history (or what came after
+        `last_event_id`), then live ones; a `dropped` item says how many a slow client lost."""
+        client = Client(asyncio.Queue(maxsize=self.client_buffer))
+        async with self._lock:
+            topic = self.topics.get(spec.key)
+            if topic is None:
+                topic = self.topics[spec.key] = await self._open(spec)
+            for item in topic.ring:
+                if last_event_id is None or item.id > last_event_id:
+                    client.offer(item)
+            topic.clients.add(client)
+        try:
+            while True:
+                item = await client.queue.get()
+                if client.dropped:
+                    yield Item(item.id, "dropped", json.dumps({"dropped": client.dropped}))
+                    client.dropped = 0
+                yield item
+        finally:
+            async with self._lock:
+                topic.clients.discard(client)
+                if not topic.clients:
+                    for sub in topic.subs:
+                        with contextlib.suppress(Exception):
+                            await sub.unsubscribe()
+                    self.topics.pop(spec.key, None)

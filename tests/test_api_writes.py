@@ -1,0 +1,126 @@
+"""Writes through the API: bearer tokens (hashed, scoped, revocable), campaign submission with the
+scheduler's validation and errors, cancellation, size limits; on real NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from litestar.testing import AsyncTestClient
+from nats.js import JetStreamContext
+
+from llem_api.app import create_app
+from llem_api.settings import ApiSettings
+from llem_api.tokens import create_token, revoke_token
+from llem_scheduler.campaigns import CampaignStore
+from llem_schemas.subjects import Layout
+
+
+def _spec(name: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "pools": [{"name": "cpu", "gpu": False}],
+        "models": [{"name": "tiny", "gguf": "tiny.gguf", "model_id": "org/tiny", "context_limit": 256}],
+        "backends": [{"kind": "llama_cpp", "n_ctx": 256}, {"kind": "vllm"}],
+        "workload": {"max_output_tokens": [8, 16]},
+        "repetitions": 2,
+    }
+
+
+async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_validation(
+    js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str, tmp_path: Path
+) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        token = await create_token(conn, "ci", ["campaigns:write"])
+        spare = await create_token(conn, "to-revoke", ["campaigns:write"])
+        assert await revoke_token(conn, uuid.UUID(hex=spare.split("_")[1]))
+        stored = (await (await conn.execute("SELECT secret_sha256 FROM api_tokens")).fetchall())[0][0]
+        assert token.split("_")[2].encode() not in bytes(stored), "only a hash is stored"
+
+    settings = ApiSettings(database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        anonymous = await client.post("/api/campaigns", json=_spec("anon"))
+        assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith(
+            "application/problem"
+        )
+        revoked = await client.post(
+            "/api/campaigns", json=_spec("x"), headers={"Authorization": f"Bearer {spare}"}
+        )
+        assert revoked.status_code == 401
+        garbage = await client.post(
+            "/api/campaigns", json=_spec("x"), headers={"Authorization": "Bearer llem_zz_y"}
+        )
+        assert garbage.status_code == 401
+
+        bad = _spec("bad")
+        bad["backends"][0]["n_ctx"] = "big"
+        refused = await client.post("/api/campaigns", json=bad, headers=auth)
+        assert refused.status_code == 400 and "backends.0" in refused.text and "n_ctx" in refused.text
+        assert (await js.stream_info(layout.jobs_stream)).state.messages == 0, "nothing published"
+
+        created = await client.post("/api/campaigns", json=_spec("good"), headers=auth)
+        assert created.status_code == 201, created.text
+        body = created.json()
+        assert body["queued"] == 4 and body["already"] == 0
+        assert [d["reason"] for d in body["dropped"]] == ["vLLM needs a GPU and pool 'cpu' has none"] * 2
+        again = await client.post("/api/campaigns", json=_spec("good"), headers=auth)
+        assert again.status_code == 201 and again.json()["queued"] == 0, "idempotent"
+        assert (await js.stream_info(layout.jobs_stream)).state.messages == 4
+
+        cid = body["campaign_id"]
+        cancelled = await client.post(f"/api/campaigns/{cid}/cancel", json={"reason": "test"}, headers=auth)
+        assert cancelled.status_code == 200, cancelled.text
+        assert (await js.stream_info(layout.jobs_stream)).state.messages == 0, "queued jobs removed"
+        record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(uuid.UUID(cid))
+        assert record is not None and record.cancel_reason == "test"
+        unknown = await client.post(f"/api/campaigns/{uuid.uuid4()}/cancel", json={}, headers=auth)
+        assert unknown.status_code == 404
+
+        huge = await client.post(
+            "/api/campaigns",
+            content=b"{" + b" " * (2 * 1024 * 1024) + b"}",
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        assert huge.status_code == 413
+
+
+async def test_writes_are_rate_limited_and_the_token_cli_works(
+    layout: Layout, nats_server: Any, database_url: str, service_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    cli = str(Path(sys.executable).parent / "llem-api")
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [cli, "token", "create", "--name", "cli"],
+        env=service_env,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("llem_")
+    settings = ApiSettings(
+        database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix, write_rate_per_minute=2
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        codes = [
+            (await client.post(f"/api/campaigns/{uuid.uuid4()}/cancel", json={}, headers=auth)).status_code
+            for _ in range(3)
+        ]
+        assert codes == [404, 404, 429]
+        assert (await client.get("/healthz")).status_code == 200, "reads are not limited"
+    revoked = await asyncio.to_thread(
+        subprocess.run,
+        [cli, "token", "revoke", token.split("_")[1]],
+        env=service_env,
+        capture_output=True,
+        text=True,
+    )
+    assert "revoked" in revoked.stdout
