@@ -101,3 +101,17 @@ async def test_store_applies_events_once_and_concurrent_writers_agree(
     state, revision = await store_a.get(JOB.job_id)
     assert state is not None and state.status == "running" and revision == 2
     assert list(await store_a.all()) == [JOB.job_id]
+
+
+async def test_listing_every_state_is_reliable_right_after_writes(
+    js: JetStreamContext, layout: Layout
+) -> None:
+    """nats-py's KeyValue.keys() can come back empty right after writes (its watcher's init race);
+    the store lists keys from the bucket's stream instead."""
+    kv = await js.key_value(layout.job_state_kv.bucket)
+    store = StateStore(kv, 3)
+    jobs = [JOB.model_copy(update={"job_id": uuid.uuid4()}) for _ in range(4)]
+    for job in jobs:
+        await store.apply(job.job_id, JobQueued(job=job))
+    for _ in range(10):
+        assert set(await store.all()) == {j.job_id for j in jobs}

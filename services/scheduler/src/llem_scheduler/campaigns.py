@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from nats.js.errors import KeyWrongLastSequenceError, NoKeysError, NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import Field
 
 from llem_scheduler.errors import StateConflict
+from llem_scheduler.kvkeys import bucket_keys
 from llem_schemas.base import Model, UtcDatetime
 
 
@@ -66,10 +67,7 @@ class CampaignStore:
         raise StateConflict(f"campaign {campaign_id}: record kept changing under us")
 
     async def all(self) -> list[CampaignRecord]:
-        try:
-            keys = await self.kv.keys()
-        except (NoKeysError, NotFoundError):
-            return []
+        keys = await bucket_keys(self.kv)
         records = []
         for key in keys:
             record, _ = await self.get(UUID(key))

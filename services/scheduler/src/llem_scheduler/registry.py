@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 
 from nats.js import JetStreamContext
-from nats.js.errors import NoKeysError, NotFoundError
+from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from llem_scheduler.kvkeys import bucket_keys
 from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
 
@@ -20,10 +21,7 @@ log = logging.getLogger("llem.scheduler.registry")
 
 async def live_runners(js: JetStreamContext, layout: Layout) -> list[RunnerHeartbeat]:
     kv = await js.key_value(layout.runners_kv.bucket)
-    try:
-        keys = await kv.keys()
-    except (NoKeysError, NotFoundError):  # an empty bucket
-        return []
+    keys = await bucket_keys(kv)
     runners = []
     for key in keys:
         try:

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-from nats.js.errors import KeyWrongLastSequenceError, NoKeysError, NotFoundError
+from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import Field
 
 from llem_scheduler.errors import StateConflict
+from llem_scheduler.kvkeys import bucket_keys
 from llem_schemas.base import Model, UtcDatetime
 from llem_schemas.events import (
     AnyEvent,
@@ -186,10 +187,7 @@ class StateStore:
 
     async def all(self) -> dict[UUID, tuple[JobState, int]]:
         """Every job's state and revision (read at start-up; the tracker keeps them current)."""
-        try:
-            keys = await self.kv.keys()
-        except (NoKeysError, NotFoundError):
-            return {}
+        keys = await bucket_keys(self.kv)
         found: dict[UUID, tuple[JobState, int]] = {}
         for start in range(0, len(keys), 256):
             entries = await asyncio.gather(*(self.get(UUID(k)) for k in keys[start : start + 256]))
