@@ -166,6 +166,18 @@ async def test_every_read_endpoint_answers_from_ingested_data(
         assert runners["r1"]["alive"] is False, "its heartbeat is from long ago"
         assert runners["r2"]["alive"] is True
 
+        samples_csv = await client.get(f"/api/runs/{RUN}/download/samples.csv")
+        assert samples_csv.status_code == 200 and samples_csv.headers["content-type"].startswith("text/csv")
+        lines = samples_csv.text.strip().splitlines()
+        assert lines[0].startswith("sampled_at,gpu_index,meter,power_w") and len(lines) == 1 + 12
+        requests_csv = await client.get(f"/api/runs/{RUN}/download/requests.csv")
+        assert len(requests_csv.text.strip().splitlines()) == 1 + 3
+        assert (await client.get(f"/api/runs/{RUN}/download/secrets.csv")).status_code == 404
+
+        metrics = await client.get("/metrics")
+        assert metrics.status_code == 200 and "llem_api_requests_total" in metrics.text
+        assert 'path="/api/runs/{run_id}/timeseries"' in metrics.text, "grouped by route template"
+
         missing = await client.get(f"/api/runs/{uuid.uuid4()}")
         assert missing.status_code == 404 and missing.headers["content-type"].startswith(
             "application/problem+json"

@@ -18,7 +18,8 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
 from nats.aio.client import Client as NatsClient
 from nats.js.api import DeliverPolicy
 from psycopg_pool import AsyncConnectionPool
@@ -39,11 +40,14 @@ from llem_api.errors import ApiError, BadRequest, Forbidden, NotFound, Unauthori
 from llem_api.leaderboard import Constraints, Filters, Leaderboard, Percentile, leaderboard
 from llem_api.live import Hub, TopicSpec
 from llem_api.queries import (
+    CSV_TABLES,
     campaign_detail,
+    csv_rows,
     list_campaigns,
     list_runners,
     list_runs,
     run_detail,
+    run_exists,
     run_requests,
     run_timeseries,
 )
@@ -269,6 +273,22 @@ async def post_cancel(
     return {"campaign_id": str(campaign_id), "status": "cancelled"}
 
 
+@get("/api/runs/{run_id:uuid}/download/{what:str}", media_type="text/csv")
+async def get_run_csv(
+    db: NamedDependency[AsyncConnectionPool], run_id: FromPath[UUID], what: FromPath[str]
+) -> Stream:
+    """Raw downloads: `download/samples.csv` (every metric sample of the run) or `download/requests.csv`."""
+    if what not in CSV_TABLES:
+        raise NotFound(f"no download {what!r}; there are {sorted(CSV_TABLES)}")
+    async with db.connection() as conn:
+        await run_exists(conn, run_id)
+    return Stream(
+        csv_rows(db, CSV_TABLES[what], run_id),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{run_id}-{what}"'},
+    )
+
+
 @get("/api/leaderboard")
 async def get_leaderboard(
     db: NamedDependency[AsyncConnectionPool],
@@ -300,6 +320,10 @@ async def get_leaderboard(
 
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
+    # request counts and latencies per route template, at /metrics
+    prometheus = PrometheusConfig(
+        app_name="llem_api", prefix="llem_api", group_path=True, exclude=["/metrics"]
+    )
     pool = AsyncConnectionPool(
         settings.database_url, open=False, min_size=1, max_size=settings.db_pool_max_size
     )
@@ -349,14 +373,17 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             live_fleet,
             post_campaign,
             post_cancel,
+            get_run_csv,
+            PrometheusController,
         ],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,
         middleware=[
+            prometheus.middleware,
             RateLimitConfig(
                 rate_limit=("minute", settings.write_rate_per_minute),
                 check_throttle_handler=lambda request: request.method != "GET",
-            ).middleware
+            ).middleware,
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -76,7 +77,7 @@ async def run_detail(conn: AsyncConnection, run_id: UUID) -> RunDetail:
     return RunDetail(run=RunOut(**row), job=job, fingerprint=fingerprint, summary=summary, repetitions=reps)
 
 
-async def _exists(conn: AsyncConnection, run_id: UUID) -> None:
+async def run_exists(conn: AsyncConnection, run_id: UUID) -> None:
     if await _one(conn, "SELECT 1 AS x FROM runs WHERE run_id = %s", run_id) is None:
         raise NotFound(f"no run {run_id}")
 
@@ -84,7 +85,7 @@ async def _exists(conn: AsyncConnection, run_id: UUID) -> None:
 async def run_timeseries(conn: AsyncConnection, run_id: UUID, bucket_s: float) -> TimeSeries:
     """Per GPU and time bucket (TimescaleDB `time_bucket`): mean power, temperature, clocks and
     utilisation, the last energy-counter reading, and how many samples the bucket holds."""
-    await _exists(conn, run_id)
+    await run_exists(conn, run_id)
     rows = await _all(
         conn,
         "SELECT time_bucket(make_interval(secs => %s), sampled_at) AS bucket, gpu_index,"
@@ -99,7 +100,7 @@ async def run_timeseries(conn: AsyncConnection, run_id: UUID, bucket_s: float) -
 
 
 async def run_requests(conn: AsyncConnection, run_id: UUID) -> RequestPage:
-    await _exists(conn, run_id)
+    await run_exists(conn, run_id)
     rows = await _all(
         conn,
         "SELECT repetition, request_index, started_at, prompt_tokens, output_tokens, ttft_ms, e2e_ms, itl_count,"
@@ -145,3 +146,33 @@ async def list_runners(conn: AsyncConnection) -> list[RunnerOut]:
         " FROM runners ORDER BY runner_id",
     )
     return [RunnerOut(**r) for r in rows]
+
+
+CSV_TABLES = {
+    "samples.csv": (
+        "metric_samples",
+        "sampled_at, gpu_index, meter, power_w, power_avg_w, energy_counter_j, temperature_c, gpu_utilization_pct,"
+        " memory_used_bytes, sm_clock_mhz, memory_clock_mhz, throttle_reasons, cpu_package_energy_counter_j,"
+        " dram_energy_counter_j, requests_completed_total, prompt_tokens_total, output_tokens_total",
+        "sampled_at, gpu_index",
+    ),
+    "requests.csv": (
+        "request_samples",
+        "repetition, request_index, started_at, prompt_tokens, output_tokens, ttft_ms, e2e_ms, itl_count,"
+        " itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error",
+        "repetition, request_index",
+    ),
+}
+
+
+async def csv_rows(pool: Any, table: tuple[str, str, str], run_id: UUID) -> AsyncIterator[bytes]:
+    """PostgreSQL's own CSV writer, streamed: constant memory whatever the run's size."""
+    name, columns, order = table
+    async with pool.connection() as conn, conn.cursor() as cur:
+        query = (
+            f"COPY (SELECT {columns} FROM {name} WHERE run_id = '{run_id}'::uuid ORDER BY {order})"
+            " TO STDOUT WITH (FORMAT csv, HEADER true)"
+        )
+        async with cur.copy(query) as copy:
+            async for chunk in copy:
+                yield bytes(chunk)
