@@ -166,6 +166,14 @@ async def test_every_read_endpoint_answers_from_ingested_data(
         assert runners["r1"]["alive"] is False, "its heartbeat is from long ago"
         assert runners["r2"]["alive"] is True
 
+        page = await ok(
+            "/api/runs", campaign_id=str(CID), status="completed", sort="-energy_per_output_token_j"
+        )
+        assert [r["run_id"] for r in page["items"]] == [str(RUN)] and page["total"] == 1
+        assert (await ok("/api/runs", status="failed"))["total"] == 0
+        assert (await client.get("/api/runs", params={"sort": "password"})).status_code == 400
+        assert (await client.get("/api/runs", params={"status": "exploded"})).status_code == 400
+
         samples_csv = await client.get(f"/api/runs/{RUN}/download/samples.csv")
         assert samples_csv.status_code == 200 and samples_csv.headers["content-type"].startswith("text/csv")
         lines = samples_csv.text.strip().splitlines()

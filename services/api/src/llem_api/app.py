@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import nats
@@ -102,9 +102,16 @@ async def get_runs(
     db: NamedDependency[AsyncConnectionPool],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
     offset: Annotated[int, Parameter(ge=0)] = 0,
+    campaign_id: FromQuery[UUID | None] = None,
+    model: FromQuery[str | None] = None,
+    status: FromQuery[Literal["running", "completed", "failed"] | None] = None,
+    include_superseded: FromQuery[bool] = True,
+    sort: Annotated[
+        str, QueryParameter(description="started_at, energy_per_output_token_j, ...; -key: descending")
+    ] = "-started_at",
 ) -> RunPage:
     async with db.connection() as conn:
-        return await list_runs(conn, limit, offset)
+        return await list_runs(conn, limit, offset, campaign_id, model, status, include_superseded, sort)
 
 
 @get("/readyz")

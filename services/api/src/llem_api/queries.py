@@ -22,7 +22,7 @@ from llem_api.dto import (
     SeriesPoint,
     TimeSeries,
 )
-from llem_api.errors import NotFound
+from llem_api.errors import BadRequest, NotFound
 
 _RUN_COLUMNS = (
     "run_id, job_id, campaign_id, runner_id, attempt, status, superseded, started_at, ended_at, backend, model, meter,"
@@ -31,14 +31,52 @@ _RUN_COLUMNS = (
 )
 
 
-async def list_runs(conn: AsyncConnection, limit: int, offset: int) -> RunPage:
+RUN_SORTS = {
+    "started_at": "started_at",
+    "energy_per_output_token_j": "energy_per_output_token_j",
+    "output_tokens_per_s": "output_tokens_per_s",
+    "energy_j": "energy_j",
+}
+
+
+async def list_runs(
+    conn: AsyncConnection,
+    limit: int,
+    offset: int,
+    campaign_id: UUID | None = None,
+    model: str | None = None,
+    status: str | None = None,
+    include_superseded: bool = True,
+    sort: str = "-started_at",
+) -> RunPage:
+    """`sort`: a key of RUN_SORTS, `-` first for descending; nulls last either way; run id breaks ties."""
+    key = sort.removeprefix("-")
+    if key not in RUN_SORTS:
+        raise BadRequest(
+            f"sort: unknown key {key!r}; use one of {sorted(RUN_SORTS)} (prefix - for descending)"
+        )
+    order = f"{RUN_SORTS[key]} {'DESC' if sort.startswith('-') else 'ASC'} NULLS LAST, run_id"
+    where = (
+        "(%(campaign_id)s::uuid IS NULL OR campaign_id = %(campaign_id)s)"
+        " AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)"
+        " AND (%(status)s::text IS NULL OR status = %(status)s)"
+        " AND (%(superseded)s OR NOT superseded)"
+    )
+    params = {
+        "campaign_id": campaign_id,
+        "model": model,
+        "status": status,
+        "superseded": include_superseded,
+        "limit": limit,
+        "offset": offset,
+    }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY started_at DESC NULLS LAST, run_id LIMIT %s OFFSET %s",
-            (limit, offset),
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE {where} ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s",
+            params,
         )
         rows = await cur.fetchall()
-        await cur.execute("SELECT count(*) AS n FROM runs")
+        await cur.execute(f"SELECT count(*) AS n FROM runs WHERE {where}", params)
         total = await cur.fetchone()
     return RunPage(
         items=[RunOut(**row) for row in rows],
