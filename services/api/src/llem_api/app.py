@@ -60,6 +60,7 @@ from llem_scheduler.submit import cancel_campaign, submit_campaign
 from llem_schemas.subjects import Layout
 
 PROBLEM = "application/problem+json"
+MAX_OFFSET = 10_000_000  # paging deeper is a bug in the client, and PostgreSQL offsets are bigint
 log = logging.getLogger("llem.api")
 
 
@@ -83,6 +84,17 @@ def _api_error(request: Request[object, object, State], exc: ApiError) -> Respon
     return _problem(request, exc.status_code, exc.title, str(exc))
 
 
+async def _refuse_nul(request: Request[object, object, State]) -> None:
+    """PostgreSQL text cannot hold NUL: refuse it in any query value up front, with a clear 400."""
+    if any("\x00" in value for _, value in request.query_params.multi_items()) or "\x00" in request.url.path:
+        raise BadRequest("NUL characters are not allowed in the path or the query")
+
+
+def _unexpected(request: Request[object, object, State], exc: Exception) -> Response[dict[str, object]]:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return _problem(request, 500, "Server error", "an unexpected error; it is logged on the server")
+
+
 def _http_error(request: Request[object, object, State], exc: HTTPException) -> Response[dict[str, object]]:
     detail = exc.detail
     if exc.extra:
@@ -101,7 +113,7 @@ async def healthz() -> Health:
 async def get_runs(
     db: NamedDependency[AsyncConnectionPool],
     limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0)] = 0,
+    offset: Annotated[int, Parameter(ge=0, le=MAX_OFFSET)] = 0,
     campaign_id: FromQuery[UUID | None] = None,
     model: FromQuery[str | None] = None,
     status: FromQuery[Literal["running", "completed", "failed"] | None] = None,
@@ -151,7 +163,7 @@ async def get_run_requests(db: NamedDependency[AsyncConnectionPool], run_id: Fro
 async def get_campaigns(
     db: NamedDependency[AsyncConnectionPool],
     limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[CampaignOut]:
     async with db.connection() as conn:
         return await list_campaigns(conn, limit, offset)
@@ -394,6 +406,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         ],
         dependencies={"db": Provide(provide_db, sync_to_thread=False)},
         lifespan=[lifespan],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error},
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        before_request=_refuse_nul,
         openapi_config=OpenAPIConfig(title="llem API", version="0.1.0", path="/schema"),
     )
