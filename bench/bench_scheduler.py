@@ -147,7 +147,7 @@ async def drop(nc: NatsClient, layout: Layout) -> None:
     js = nc.jetstream()
     for spec in layout.streams():
         await js.delete_stream(spec.name)
-    for kv in (layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv):
+    for kv in layout.kv_buckets():
         await js.delete_key_value(kv.bucket)
 
 

@@ -77,7 +77,7 @@ async def js(nc: NatsClient, layout: Layout) -> AsyncIterator[JetStreamContext]:
     yield ctx
     for spec in layout.streams():
         await ctx.delete_stream(spec.name)
-    for kv in (layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv):
+    for kv in layout.kv_buckets():
         await ctx.delete_key_value(kv.bucket)
 
 

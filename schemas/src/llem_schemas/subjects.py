@@ -284,6 +284,10 @@ class Layout:
             description="Scheduler campaign records: campaign_id -> JSON, updated by compare-and-set.",
         )
 
+    def kv_buckets(self) -> tuple[KvSpec, ...]:
+        """Every KV bucket of the deployment (bootstrap declares them; teardown deletes them)."""
+        return (self.runners_kv, self.fencing_kv, self.job_state_kv, self.campaigns_kv)
+
     def scheduler_consumers(self) -> tuple[ConsumerSpec, ...]:
         """What the scheduler follows: lifecycle events that change job state, and MaxDeliver advisories."""
         p = self.prefix

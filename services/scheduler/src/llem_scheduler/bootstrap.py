@@ -86,7 +86,7 @@ async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
 async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] = ()) -> None:
     """Declare streams, KV buckets, the ingest consumers and one consumer per named pool. Idempotent."""
     await ensure_streams(js, layout)
-    await ensure_kv(js, [layout.runners_kv, layout.fencing_kv, layout.job_state_kv, layout.campaigns_kv])
+    await ensure_kv(js, layout.kv_buckets())
     await ensure_consumers(
         js,
         [
