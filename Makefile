@@ -4,14 +4,14 @@ UV := $(shell scripts/ensure-uv.sh)
 SYNC := --locked --all-packages --extra tiny-model
 RUN := $(UV) run $(SYNC)
 
-.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live
+.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live bench-api
 
 help:
 	@echo "make demo       start the local stack and run examples/demo.yaml"
 	@echo "make demo-down  stop the local stack"
 	@echo "make test       install everything, lint, type-check and run the test suite"
 	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI)"
-	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live   benchmarks (results in bench/results)"
+	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live, bench-api   benchmarks (results in bench/results)"
 
 # Offline first: this machine's package index sends no cache headers, so an online sync revalidates
 # llama-cpp-python's sdist and rebuilds it (5 minutes) even when the built wheel is in uv's cache.
@@ -58,3 +58,7 @@ bench-ingest: install infra
 
 bench-live: install infra
 	$(RUN) python bench/bench_live.py
+
+# BENCH_API_DATA=DIR keeps the seeded database (10,000 runs, 10 M samples, ~3 min to seed) for the next run
+bench-api: install infra
+	$(RUN) python bench/bench_api.py $(if $(BENCH_API_DATA),--data $(BENCH_API_DATA))

@@ -320,7 +320,7 @@ async def main() -> None:
             latency = await steady(nc, pg, env, logs)
         finally:
             await nc.close()
-            pg.stop()
+            pg.destroy()
             nats_server.stop()
     ratios = [p["samples_per_s"] / r["samples_per_s"] for p, r in zip(pipe, raw, strict=True)]
     result = {

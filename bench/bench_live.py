@@ -158,7 +158,7 @@ async def main() -> None:
             os.killpg(api.pid, signal.SIGTERM)
             api.wait(30)
             await nc.close()
-            pg.stop()
+            pg.destroy()
             nats_server.stop()
     delays = [d for c in clients for d in c.delays_ms]
     expected = CLIENTS * SECONDS * RATE_HZ

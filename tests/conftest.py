@@ -47,7 +47,7 @@ def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
 def postgres_server(infra_dir: Path) -> Iterator[PostgresServer]:
     server = PostgresServer(infra_dir / "postgres", fast=True).start()
     yield server
-    server.stop()
+    server.destroy()
 
 
 @pytest.fixture(scope="session")

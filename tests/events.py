@@ -5,9 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from llem_schemas.base import Event
 from llem_schemas.events import RunCompleted, RunFailed, RunStarted
-from llem_schemas.jobs import JobSpec
-from llem_schemas.measurement import Measurement, RepetitionResult, RunSummary
+from llem_schemas.jobs import JobSpec, LlamaCppBackend
+from llem_schemas.measurement import (
+    LatencyStats,
+    Measurement,
+    QualityFlag,
+    QualityFlagCode,
+    RepetitionResult,
+    RunSummary,
+)
 
 
 def started(job: JobSpec, attempt: int, runner: str = "r1", run_id: uuid.UUID | None = None) -> RunStarted:
@@ -69,3 +77,44 @@ def completed(job: JobSpec, attempt: int, runner: str = "r1") -> RunCompleted:
         attempt=attempt,
         summary=summary,
     )
+
+
+def leaderboard_job(campaign_id: uuid.UUID, model: str, config: str) -> JobSpec:
+    """A job of configuration `config` (its config_id derives from the name) of `model`."""
+    return JobSpec(
+        job_id=uuid.uuid4(),
+        campaign_id=campaign_id,
+        pool="h100",
+        model_name=model,
+        config_id=uuid.uuid5(campaign_id, config),
+        backend=LlamaCppBackend(model_path=f"/m/{model}.gguf"),
+    )
+
+
+def measured_run(
+    job: JobSpec,
+    j_per_token: float,
+    itl_p99: float,
+    tokens_per_s: float,
+    power_w: float = 300.0,
+    flags: tuple[QualityFlagCode, ...] = (),
+    attempt: int = 1,
+) -> list[Event]:
+    """`run.started` and `run.completed` of a run with the leaderboard's figures set."""
+    run_id = uuid.uuid4()
+    done = completed(job, attempt)
+    summary = done.summary.model_copy(
+        update={
+            "energy_j": j_per_token * 4,
+            "energy_per_output_token_j": j_per_token,
+            "output_tokens_per_s": tokens_per_s,
+            "avg_power_w": power_w,
+            "itl_ms": LatencyStats(p50_ms=itl_p99 / 2, p99_ms=itl_p99),
+            "ttft_ms": LatencyStats(p99_ms=20.0),
+            "quality_flags": [QualityFlag(code=c, detail="test") for c in flags],
+        }
+    )
+    return [
+        started(job, attempt, run_id=run_id),
+        done.model_copy(update={"run_id": run_id, "summary": summary}),
+    ]

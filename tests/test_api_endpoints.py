@@ -54,7 +54,8 @@ def _seed() -> list[Event]:
     return [
         CampaignSubmitted(campaign_id=CID, name="api", job_count=1, spec={"pools": [{"name": "cpu"}]}),
         JobQueued(job=JOB),
-        events.started(JOB, 1, run_id=RUN),
+        # the run's window holds its samples, as a runner's does (the API bounds sample queries by it)
+        events.started(JOB, 1, run_id=RUN).model_copy(update={"occurred_at": T0 - timedelta(seconds=1)}),
         MetricBatch(**ids, seq=0, meter="nvml", samples=samples),
         RequestBatch(
             **ids,
@@ -64,7 +65,7 @@ def _seed() -> list[Event]:
                 for i in range(3)
             ],
         ),
-        events.completed(JOB, 1).model_copy(update={"run_id": RUN}),
+        events.completed(JOB, 1).model_copy(update={"run_id": RUN, "occurred_at": T0 + timedelta(seconds=5)}),
         JobStatusChanged(
             job_id=JOB.job_id,
             campaign_id=CID,

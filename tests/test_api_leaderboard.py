@@ -16,9 +16,9 @@ from nats.js import JetStreamContext
 from llem_api.app import create_app
 from llem_api.export import export_leaderboard
 from llem_api.settings import ApiSettings
-from llem_schemas import JobSpec, LlamaCppBackend
+from llem_schemas import JobSpec
 from llem_schemas.base import Event
-from llem_schemas.measurement import LatencyStats, QualityFlag, QualityFlagCode
+from llem_schemas.measurement import QualityFlagCode
 from llem_schemas.subjects import Layout
 from tests import events
 from tests.processes import service
@@ -28,42 +28,10 @@ CID = uuid.uuid4()
 
 
 def _job(model: str, config: str) -> JobSpec:
-    return JobSpec(
-        job_id=uuid.uuid4(),
-        campaign_id=CID,
-        pool="h100",
-        model_name=model,
-        config_id=uuid.uuid5(CID, config),
-        backend=LlamaCppBackend(model_path=f"/m/{model}.gguf"),
-    )
+    return events.leaderboard_job(CID, model, config)
 
 
-def _run(
-    job: JobSpec,
-    j_per_token: float,
-    itl_p99: float,
-    tokens_per_s: float,
-    power_w: float = 300.0,
-    flags: tuple[QualityFlagCode, ...] = (),
-    attempt: int = 1,
-) -> list[Event]:
-    run_id = uuid.uuid4()
-    done = events.completed(job, attempt)
-    summary = done.summary.model_copy(
-        update={
-            "energy_j": j_per_token * 4,
-            "energy_per_output_token_j": j_per_token,
-            "output_tokens_per_s": tokens_per_s,
-            "avg_power_w": power_w,
-            "itl_ms": LatencyStats(p50_ms=itl_p99 / 2, p99_ms=itl_p99),
-            "ttft_ms": LatencyStats(p99_ms=20.0),
-            "quality_flags": [QualityFlag(code=c, detail="test") for c in flags],
-        }
-    )
-    return [
-        events.started(job, attempt, run_id=run_id),
-        done.model_copy(update={"run_id": run_id, "summary": summary}),
-    ]
+_run = events.measured_run
 
 
 def _seed() -> list[Event]:
@@ -153,3 +121,17 @@ async def test_leaderboard_semantics_and_the_export_agree(
     model_b = json.loads((tmp_path / "export" / "models" / "b.json").read_text())
     assert [r["config_id"] for r in model_b["best"]] == [cfg["b1"]]
     assert len(files) == 5  # leaderboard, 2 models, 1 task, index
+
+    served = create_app(
+        ApiSettings(
+            database_url=database_url,
+            nats_url=service_env["LLEM_NATS_URL"],
+            prefix=layout.prefix,
+            export_dir=tmp_path / "export",
+        )
+    )
+    async with AsyncTestClient(app=served) as client:
+        resp = await client.get("/export/models/b.json")
+        assert resp.status_code == 200 and resp.json() == model_b, "LLEM_EXPORT_DIR is served at /export/"
+        assert (await client.get("/export/models/nope.json")).status_code == 404
+        assert (await client.get("/export/../pyproject.toml")).status_code == 404

@@ -282,7 +282,7 @@ def own_postgres(tmp_path: Path) -> Iterator[PostgresServer]:
         conn.execute("CREATE DATABASE llem")
     migrate(server.dsn("llem"))
     yield server
-    server.stop("immediate")
+    server.destroy()
 
 
 async def test_postgres_stopped_for_ten_seconds_under_load_loses_nothing(

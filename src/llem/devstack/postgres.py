@@ -157,3 +157,12 @@ class PostgresServer:
             return
         cmd = self._cmd("pg_ctl", "-D", str(self.pgdata), "-m", mode, "-w", "stop")
         subprocess.run(cmd, capture_output=True, check=False, cwd=self.base)
+
+    def destroy(self) -> None:
+        """Stop the server and delete its files, wherever they went (for throwaway servers: tests,
+        benchmarks). A server placed outside `data_dir` would otherwise stay behind in the temp dir."""
+        self.stop("immediate")
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+        self.log_path.unlink(missing_ok=True)
+        if self.base != self.data_dir:
+            shutil.rmtree(self.base, ignore_errors=True)

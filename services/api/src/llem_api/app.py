@@ -20,10 +20,12 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.response import ServerSentEvent, ServerSentEventMessage, Stream
+from litestar.static_files import create_static_files_router
 from nats.aio.client import Client as NatsClient
 from nats.js.api import DeliverPolicy
 from psycopg_pool import AsyncConnectionPool
 
+from llem_api.cache import RunsCache, listen
 from llem_api.dto import (
     CampaignDetail,
     CampaignOut,
@@ -47,9 +49,9 @@ from llem_api.queries import (
     list_runners,
     list_runs,
     run_detail,
-    run_exists,
     run_requests,
     run_timeseries,
+    run_window,
 )
 from llem_api.settings import ApiSettings
 from llem_api.tokens import authenticate
@@ -300,9 +302,9 @@ async def get_run_csv(
     if what not in CSV_TABLES:
         raise NotFound(f"no download {what!r}; there are {sorted(CSV_TABLES)}")
     async with db.connection() as conn:
-        await run_exists(conn, run_id)
+        window = await run_window(conn, run_id)
     return Stream(
-        csv_rows(db, CSV_TABLES[what], run_id),
+        csv_rows(db, CSV_TABLES[what], run_id, window),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{run_id}-{what}"'},
     )
@@ -310,6 +312,7 @@ async def get_run_csv(
 
 @get("/api/leaderboard")
 async def get_leaderboard(
+    request: Request[object, object, State],
     db: NamedDependency[AsyncConnectionPool],
     task: FromQuery[str | None] = None,
     model: FromQuery[str | None] = None,
@@ -333,8 +336,13 @@ async def get_leaderboard(
         ttft_percentile=ttft_percentile,
         max_power_w=max_power_w,
     )
-    async with db.connection() as conn:
-        return await leaderboard(conn, filters, constraints)
+
+    async def compute() -> Leaderboard:
+        async with db.connection() as conn:
+            return await leaderboard(conn, filters, constraints)
+
+    cache: RunsCache[Leaderboard] = request.app.state.leaderboard_cache
+    return await cache.get((filters, constraints), compute)
 
 
 def create_app(settings: ApiSettings | None = None) -> Litestar:
@@ -351,6 +359,13 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await pool.open()
         app.state.pool = pool
+        cache: RunsCache[Leaderboard] = RunsCache(settings.leaderboard_cache_entries)
+        app.state.leaderboard_cache = cache
+        listener = (
+            asyncio.create_task(listen(settings.database_url, cache))
+            if settings.leaderboard_cache_entries
+            else None
+        )
         app.state.layout = Layout(settings.prefix)
         nc = None
         try:
@@ -368,12 +383,22 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         try:
             yield
         finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
             if nc is not None:
                 await nc.close()
             await pool.close()
 
     def provide_db() -> AsyncConnectionPool:
         return pool
+
+    # the static export served as files (GET /export/leaderboard.json, ...): what a static host does
+    static = (
+        [create_static_files_router(path="/export", directories=[settings.export_dir], name="export")]
+        if settings.export_dir is not None
+        else []
+    )
 
     return Litestar(
         route_handlers=[
@@ -394,6 +419,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             post_cancel,
             get_run_csv,
             PrometheusController,
+            *static,
         ],
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_origins) if settings.cors_origins else None,

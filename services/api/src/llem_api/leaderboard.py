@@ -96,31 +96,25 @@ SCHEMA_VERSION = 1
 _PCTS = ("p50", "p90", "p95", "p99")
 
 _QUERY = """
-SELECT run_id::text, job->>'config_id' AS config_id, COALESCE(model_name, model) AS model, prompt_set AS task,
-       gpu_name AS gpu, gpu_count, backend, job->>'pool' AS pool,
-       COALESCE(job->'backend'->>'quantization', job->'backend'->>'dtype') AS precision,
-       (job->'workload'->>'concurrency')::int AS concurrency,
-       (job->'backend'->>'max_num_seqs')::int AS batch_size,
-       energy_per_output_token_j, output_tokens_per_s, energy_j,
-       (summary->>'energy_per_request_j')::float8 AS energy_per_request_j,
-       (summary->>'avg_power_w')::float8 AS avg_power_w,
-       (summary->>'active_energy_j')::float8 AS active_energy_j,
-       summary->'ttft_ms' AS ttft, summary->'itl_ms' AS itl, quality_flags
+SELECT run_id::text, config_id, COALESCE(model_name, model) AS model, prompt_set AS task, gpu_name AS gpu,
+       gpu_count, backend, pool, precision, concurrency, batch_size, energy_per_output_token_j,
+       output_tokens_per_s, energy_j, energy_per_request_j, avg_power_w, active_energy_j,
+       ttft_p50_ms, ttft_p90_ms, ttft_p95_ms, ttft_p99_ms, itl_p50_ms, itl_p90_ms, itl_p95_ms, itl_p99_ms,
+       quality_flags
 FROM runs
 WHERE status = 'completed' AND NOT superseded AND energy_per_output_token_j IS NOT NULL
   AND (%(task)s::text IS NULL OR prompt_set = %(task)s)
   AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)
   AND (%(gpu)s::text IS NULL OR gpu_name = %(gpu)s)
   AND (%(backend)s::text IS NULL OR backend = %(backend)s)
-  AND (%(pool)s::text IS NULL OR job->>'pool' = %(pool)s)
-  AND (%(precision)s::text IS NULL
-       OR COALESCE(job->'backend'->>'quantization', job->'backend'->>'dtype') = %(precision)s)
+  AND (%(pool)s::text IS NULL OR pool = %(pool)s)
+  AND (%(precision)s::text IS NULL OR precision = %(precision)s)
 """
 
 
 async def fetch_runs(conn: AsyncConnection, filters: Filters) -> list[dict[str, Any]]:
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_QUERY, msgspec.structs.asdict(filters))
+        await cur.execute(_QUERY, msgspec.structs.asdict(filters), binary=True)  # binary: 2x faster rows
         return list(await cur.fetchall())
 
 
@@ -158,8 +152,8 @@ def _config(config_id: str, runs: list[dict[str, Any]]) -> ConfigRow:
         energy_j=energy_j,
         active_energy_j=active_j,
         idle_energy_j=energy_j - active_j if energy_j is not None and active_j is not None else None,
-        ttft_ms={p: _mean([(r["ttft"] or {}).get(f"{p}_ms") for r in runs]) for p in _PCTS},
-        itl_ms={p: _mean([(r["itl"] or {}).get(f"{p}_ms") for r in runs]) for p in _PCTS},
+        ttft_ms={p: _mean([r[f"ttft_{p}_ms"] for r in runs]) for p in _PCTS},
+        itl_ms={p: _mean([r[f"itl_{p}_ms"] for r in runs]) for p in _PCTS},
         quality_flags=sorted({f["code"] for r in runs for f in (r["quality_flags"] or [])}),
         run_ids=sorted(r["run_id"] for r in runs),
     )

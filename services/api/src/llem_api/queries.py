@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -115,36 +116,53 @@ async def run_detail(conn: AsyncConnection, run_id: UUID) -> RunDetail:
     return RunDetail(run=RunOut(**row), job=job, fingerprint=fingerprint, summary=summary, repetitions=reps)
 
 
-async def run_exists(conn: AsyncConnection, run_id: UUID) -> None:
-    if await _one(conn, "SELECT 1 AS x FROM runs WHERE run_id = %s", run_id) is None:
+# A run's samples lie between its start and its end (runner clock both); the margin only keeps a
+# skewed sample in view. The bounds let TimescaleDB skip every other chunk: without them a query for
+# one run plans and probes every chunk of the hypertable (60 daily chunks: 100+ ms, JIT included).
+_WINDOW = (
+    "SELECT COALESCE(started_at, '-infinity') - interval '6 hours' AS lo,"
+    " COALESCE(ended_at, 'infinity') + interval '6 hours' AS hi FROM runs WHERE run_id = %s"
+)
+
+
+async def run_window(conn: AsyncConnection, run_id: UUID) -> tuple[datetime, datetime]:
+    """The time range that holds the run's samples and request records; NotFound without the run."""
+    row = await _one(conn, _WINDOW, run_id)
+    if row is None:
         raise NotFound(f"no run {run_id}")
+    return row["lo"], row["hi"]
 
 
 async def run_timeseries(conn: AsyncConnection, run_id: UUID, bucket_s: float) -> TimeSeries:
     """Per GPU and time bucket (TimescaleDB `time_bucket`): mean power, temperature, clocks and
     utilisation, the last energy-counter reading, and how many samples the bucket holds."""
-    await run_exists(conn, run_id)
+    lo, hi = await run_window(conn, run_id)
     rows = await _all(
         conn,
         "SELECT time_bucket(make_interval(secs => %s), sampled_at) AS bucket, gpu_index,"
         " avg(power_w) AS power_w, max(energy_counter_j) AS energy_counter_j, avg(temperature_c) AS temperature_c,"
         " avg(sm_clock_mhz) AS sm_clock_mhz, avg(memory_clock_mhz) AS memory_clock_mhz,"
         " avg(gpu_utilization_pct) AS gpu_utilization_pct, count(*) AS samples"
-        " FROM metric_samples WHERE run_id = %s GROUP BY bucket, gpu_index ORDER BY bucket, gpu_index NULLS FIRST",
+        " FROM metric_samples WHERE run_id = %s AND sampled_at BETWEEN %s AND %s"
+        " GROUP BY bucket, gpu_index ORDER BY bucket, gpu_index NULLS FIRST",
         bucket_s,
         run_id,
+        lo,
+        hi,
     )
     return TimeSeries(run_id=run_id, bucket_s=bucket_s, points=[SeriesPoint(**r) for r in rows])
 
 
 async def run_requests(conn: AsyncConnection, run_id: UUID) -> RequestPage:
-    await run_exists(conn, run_id)
+    lo, hi = await run_window(conn, run_id)
     rows = await _all(
         conn,
         "SELECT repetition, request_index, started_at, prompt_tokens, output_tokens, ttft_ms, e2e_ms, itl_count,"
-        " itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error FROM request_samples WHERE run_id = %s"
-        " ORDER BY repetition, request_index",
+        " itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error FROM request_samples"
+        " WHERE run_id = %s AND started_at BETWEEN %s AND %s ORDER BY repetition, request_index",
         run_id,
+        lo,
+        hi,
     )
     return RequestPage(run_id=run_id, items=[RequestOut(**r) for r in rows])
 
@@ -192,25 +210,29 @@ CSV_TABLES = {
         "sampled_at, gpu_index, meter, power_w, power_avg_w, energy_counter_j, temperature_c, gpu_utilization_pct,"
         " memory_used_bytes, sm_clock_mhz, memory_clock_mhz, throttle_reasons, cpu_package_energy_counter_j,"
         " dram_energy_counter_j, requests_completed_total, prompt_tokens_total, output_tokens_total",
+        "sampled_at",
         "sampled_at, gpu_index",
     ),
     "requests.csv": (
         "request_samples",
         "repetition, request_index, started_at, prompt_tokens, output_tokens, ttft_ms, e2e_ms, itl_count,"
         " itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error",
+        "started_at",
         "repetition, request_index",
     ),
 }
 
 
-async def csv_rows(pool: Any, table: tuple[str, str, str], run_id: UUID) -> AsyncIterator[bytes]:
+async def csv_rows(
+    pool: Any, table: tuple[str, str, str, str], run_id: UUID, window: tuple[datetime, datetime]
+) -> AsyncIterator[bytes]:
     """PostgreSQL's own CSV writer, streamed: constant memory whatever the run's size."""
-    name, columns, order = table
+    name, columns, time_column, order = table
     async with pool.connection() as conn, conn.cursor() as cur:
         query = (
-            f"COPY (SELECT {columns} FROM {name} WHERE run_id = '{run_id}'::uuid ORDER BY {order})"
-            " TO STDOUT WITH (FORMAT csv, HEADER true)"
+            f"COPY (SELECT {columns} FROM {name} WHERE run_id = %s AND {time_column} BETWEEN %s AND %s"
+            f" ORDER BY {order}) TO STDOUT WITH (FORMAT csv, HEADER true)"
         )
-        async with cur.copy(query) as copy:
+        async with cur.copy(query, (run_id, *window)) as copy:
             async for chunk in copy:
                 yield bytes(chunk)

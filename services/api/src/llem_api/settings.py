@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -18,3 +20,12 @@ class ApiSettings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     db_pool_max_size: int = Field(default=10, ge=1)
+    export_dir: Path | None = Field(
+        default=None,
+        description="Serve this directory (a `llem export` output) at /export/, as static files.",
+    )
+    leaderboard_cache_entries: int = Field(
+        default=256,
+        ge=0,
+        description="Leaderboard answers kept until the runs table changes (by filters and constraints); 0: off.",
+    )

@@ -1,0 +1,98 @@
+"""Results derived from the runs table, kept until the runs table changes.
+
+PostgreSQL notifies `llem_runs_changed` after every committed transaction that touched `runs`
+(trigger of migration 0007; notifications are sent at commit, so a reader that hears one sees the
+change). A listener task holds one connection with LISTEN and bumps the cache's generation on each
+notification; an entry computed under an older generation is never served. Without a live LISTEN
+connection (database down, connection lost) nothing is cached and every request computes, so a
+missed notification can never leave a stale answer in place.
+
+Concurrent misses on one key share one computation (single flight), and the number of entries is
+bounded (least recently used out), since keys come from request parameters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, TypeVar
+
+import psycopg
+
+log = logging.getLogger("llem.api.cache")
+CHANNEL = "llem_runs_changed"
+V = TypeVar("V")
+
+
+class RunsCache(Generic[V]):
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self.generation = 0
+        self.listening = False
+        self.hits = 0
+        self.misses = 0
+        self._entries: OrderedDict[Hashable, tuple[int, V]] = OrderedDict()
+        self._inflight: dict[tuple[Hashable, int], asyncio.Task[V]] = {}
+
+    def invalidate(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    async def get(self, key: Hashable, compute: Callable[[], Awaitable[V]]) -> V:
+        if not self.listening or self.max_entries == 0:
+            self.misses += 1
+            return await compute()
+        generation = self.generation
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == generation:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry[1]
+        self.misses += 1
+        task = self._inflight.get((key, generation))
+        if task is None:
+            task = asyncio.ensure_future(compute())
+            self._inflight[(key, generation)] = task
+            task.add_done_callback(lambda t: self._done(key, generation, t))
+        # shielded: a client that goes away does not cancel the others' computation
+        return await asyncio.shield(task)
+
+    def _done(self, key: Hashable, generation: int, task: asyncio.Task[V]) -> None:
+        self._inflight.pop((key, generation), None)
+        if task.cancelled() or task.exception() is not None:
+            return
+        if self.listening and generation == self.generation:
+            self._entries[key] = (generation, task.result())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+
+async def listen(conninfo: str, cache: RunsCache[V], retry_s: float = 2.0, check_s: float = 15.0) -> None:
+    """Keep a LISTEN connection for `cache` until cancelled; reconnects after any failure.
+
+    Every `check_s` without a notification the connection is probed, so a connection that died
+    silently stops the caching within that time instead of leaving stale entries.
+    """
+    while True:
+        try:
+            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                await conn.execute(f"LISTEN {CHANNEL}")
+                cache.invalidate()  # anything cached before this moment may have missed a change
+                cache.listening = True
+                log.info("leaderboard cache on (LISTEN %s)", CHANNEL)
+                while True:
+                    async for _ in conn.notifies(timeout=check_s):
+                        cache.invalidate()
+                    await asyncio.wait_for(conn.execute("SELECT 1"), timeout=check_s)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if cache.listening:
+                log.warning("leaderboard cache off: LISTEN connection lost (%s)", exc)
+        finally:
+            cache.listening = False
+            cache.invalidate()
+        await asyncio.sleep(retry_s)
