@@ -99,3 +99,6 @@ async def test_leaderboard_follows_every_committed_change(database_url: str, nat
         assert await best() == {"A": 0.25, "B": 0.125}
         hits = cache.hits
         assert await best() == {"A": 0.25, "B": 0.125} and cache.hits == hits + 1
+        metrics = (await client.get("/metrics")).text
+        assert 'llem_api_runs_cache_lookups_total{result="hit"}' in metrics
+        assert "llem_api_runs_cache_listening 1.0" in metrics

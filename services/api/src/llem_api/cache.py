@@ -20,10 +20,14 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
 
 import psycopg
+from prometheus_client import Counter, Gauge
 
 log = logging.getLogger("llem.api.cache")
 CHANNEL = "llem_runs_changed"
 V = TypeVar("V")
+LOOKUPS = Counter("llem_api_runs_cache_lookups", "Cache lookups by result (hit, miss, off).", ["result"])
+INVALIDATIONS = Counter("llem_api_runs_cache_invalidations", "Times the cache was emptied (runs changed).")
+LISTENING = Gauge("llem_api_runs_cache_listening", "1 while the LISTEN connection is up (caching on).")
 
 
 class RunsCache(Generic[V]):
@@ -39,18 +43,22 @@ class RunsCache(Generic[V]):
     def invalidate(self) -> None:
         self.generation += 1
         self._entries.clear()
+        INVALIDATIONS.inc()
 
     async def get(self, key: Hashable, compute: Callable[[], Awaitable[V]]) -> V:
         if not self.listening or self.max_entries == 0:
             self.misses += 1
+            LOOKUPS.labels("off").inc()
             return await compute()
         generation = self.generation
         entry = self._entries.get(key)
         if entry is not None and entry[0] == generation:
             self._entries.move_to_end(key)
             self.hits += 1
+            LOOKUPS.labels("hit").inc()
             return entry[1]
         self.misses += 1
+        LOOKUPS.labels("miss").inc()
         task = self._inflight.get((key, generation))
         if task is None:
             task = asyncio.ensure_future(compute())
@@ -82,6 +90,7 @@ async def listen(conninfo: str, cache: RunsCache[V], retry_s: float = 2.0, check
                 await conn.execute(f"LISTEN {CHANNEL}")
                 cache.invalidate()  # anything cached before this moment may have missed a change
                 cache.listening = True
+                LISTENING.set(1)
                 log.info("leaderboard cache on (LISTEN %s)", CHANNEL)
                 while True:
                     async for _ in conn.notifies(timeout=check_s):
@@ -94,5 +103,6 @@ async def listen(conninfo: str, cache: RunsCache[V], retry_s: float = 2.0, check
                 log.warning("leaderboard cache off: LISTEN connection lost (%s)", exc)
         finally:
             cache.listening = False
+            LISTENING.set(0)
             cache.invalidate()
         await asyncio.sleep(retry_s)
