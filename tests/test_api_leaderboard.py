@@ -10,11 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
 from llem_api.app import create_app
 from llem_api.export import export_leaderboard
+from llem_api.leaderboard import ParetoPoint, _mark_pareto
 from llem_api.settings import ApiSettings
 from llem_schemas import JobSpec
 from llem_schemas.base import Event
@@ -135,3 +138,37 @@ async def test_leaderboard_semantics_and_the_export_agree(
         assert resp.status_code == 200 and resp.json() == model_b, "LLEM_EXPORT_DIR is served at /export/"
         assert (await client.get("/export/models/nope.json")).status_code == 404
         assert (await client.get("/export/../pyproject.toml")).status_code == 404
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 6)), st.integers(0, 6)),  # small ranges: many ties
+        max_size=25,
+    )
+)
+def test_pareto_sweep_matches_the_definition(pairs: list[tuple[int | None, int]]) -> None:
+    points = [
+        ParetoPoint(
+            config_id=str(i),
+            model="m",
+            energy_per_output_token_j=float(e),
+            latency_ms=None if lat is None else float(lat),
+            output_tokens_per_s=None,
+            meets_constraints=True,
+            pareto_optimal=False,
+        )
+        for i, (lat, e) in enumerate(pairs)
+    ]
+    _mark_pareto(points)
+
+    def dominates(b: ParetoPoint, a: ParetoPoint) -> bool:
+        if a.latency_ms is None or b.latency_ms is None:
+            return False
+        no_worse = b.latency_ms <= a.latency_ms and b.energy_per_output_token_j <= a.energy_per_output_token_j
+        better = b.latency_ms < a.latency_ms or b.energy_per_output_token_j < a.energy_per_output_token_j
+        return no_worse and better
+
+    for a in points:
+        expected = a.latency_ms is not None and not any(dominates(b, a) for b in points)
+        assert a.pareto_optimal == expected, (a, points)

@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 from psycopg import AsyncConnection
 
-from llem_api.leaderboard import SCHEMA_VERSION, Constraints, Filters, build, fetch_runs
+from llem_api.leaderboard import SCHEMA_VERSION, Constraints, Filters, build, fetch_configs
 
 
 def slug(name: str) -> str:
@@ -23,7 +23,7 @@ def slug(name: str) -> str:
 
 
 async def export_leaderboard(conn: AsyncConnection, out: Path) -> list[Path]:
-    runs = await fetch_runs(conn, Filters())
+    configs = await fetch_configs(conn, Filters())
     none = Constraints()
     written: list[Path] = []
 
@@ -34,17 +34,19 @@ async def export_leaderboard(conn: AsyncConnection, out: Path) -> list[Path]:
         written.append(path)
         return relative
 
-    write("leaderboard.json", build(runs, Filters(), none))
-    models = sorted({r["model"] for r in runs})
-    tasks = sorted({r["task"] for r in runs if r["task"]})
+    write("leaderboard.json", build(configs, Filters(), none))
+    models = sorted({c["model"] for c in configs})
+    tasks = sorted({c["task"] for c in configs if c["task"]})
     model_files = {
         m: write(
-            f"models/{slug(m)}.json", build([r for r in runs if r["model"] == m], Filters(model=m), none)
+            f"models/{slug(m)}.json", build([c for c in configs if c["model"] == m], Filters(model=m), none)
         )
         for m in models
     }
     task_files = {
-        t: write(f"tasks/{slug(t)}.json", build([r for r in runs if r["task"] == t], Filters(task=t), none))
+        t: write(
+            f"tasks/{slug(t)}.json", build([c for c in configs if c["task"] == t], Filters(task=t), none)
+        )
         for t in tasks
     }
     write(

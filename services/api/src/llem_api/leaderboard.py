@@ -10,9 +10,9 @@ both latency and energy and better in one.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -95,67 +95,80 @@ class Leaderboard(msgspec.Struct, kw_only=True):
 SCHEMA_VERSION = 1
 _PCTS = ("p50", "p90", "p95", "p99")
 
+# One row per configuration: the database averages (avg skips nulls, as an unmeasured value should
+# be skipped) and collects the J/token of every run for the interval; the text fields are the same
+# for every run of a configuration (min() only picks one deterministically). Per-run figures are
+# migration 0007's generated columns: no jsonb is read but the small quality_flags array.
 _QUERY = """
-SELECT run_id::text, config_id, COALESCE(model_name, model) AS model, prompt_set AS task, gpu_name AS gpu,
-       gpu_count, backend, pool, precision, concurrency, batch_size, energy_per_output_token_j,
-       output_tokens_per_s, energy_j, energy_per_request_j, avg_power_w, active_energy_j,
-       ttft_p50_ms, ttft_p90_ms, ttft_p95_ms, ttft_p99_ms, itl_p50_ms, itl_p90_ms, itl_p95_ms, itl_p99_ms,
-       quality_flags
-FROM runs
-WHERE status = 'completed' AND NOT superseded AND energy_per_output_token_j IS NOT NULL
-  AND (%(task)s::text IS NULL OR prompt_set = %(task)s)
-  AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)
-  AND (%(gpu)s::text IS NULL OR gpu_name = %(gpu)s)
-  AND (%(backend)s::text IS NULL OR backend = %(backend)s)
-  AND (%(pool)s::text IS NULL OR pool = %(pool)s)
-  AND (%(precision)s::text IS NULL OR precision = %(precision)s)
+WITH r AS (
+    SELECT run_id::text AS run_id, COALESCE(config_id, run_id::text) AS config_id,
+           COALESCE(model_name, model) AS model, prompt_set AS task, gpu_name AS gpu, gpu_count, backend, pool,
+           precision, concurrency, batch_size, energy_per_output_token_j, output_tokens_per_s, energy_j,
+           energy_per_request_j, avg_power_w, active_energy_j, ttft_p50_ms, ttft_p90_ms, ttft_p95_ms,
+           ttft_p99_ms, itl_p50_ms, itl_p90_ms, itl_p95_ms, itl_p99_ms,
+           (SELECT string_agg(f->>'code', ',') FROM jsonb_array_elements(quality_flags) f) AS flags
+    FROM runs
+    WHERE status = 'completed' AND NOT superseded AND energy_per_output_token_j IS NOT NULL
+      AND (%(task)s::text IS NULL OR prompt_set = %(task)s)
+      AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)
+      AND (%(gpu)s::text IS NULL OR gpu_name = %(gpu)s)
+      AND (%(backend)s::text IS NULL OR backend = %(backend)s)
+      AND (%(pool)s::text IS NULL OR pool = %(pool)s)
+      AND (%(precision)s::text IS NULL OR precision = %(precision)s)
+)
+SELECT config_id, min(model) AS model, min(task) AS task, min(gpu) AS gpu, min(gpu_count) AS gpu_count,
+       min(backend) AS backend, min(pool) AS pool, min(precision) AS precision,
+       min(concurrency) AS concurrency, min(batch_size) AS batch_size,
+       array_agg(energy_per_output_token_j) AS energies, avg(energy_per_request_j) AS energy_per_request_j,
+       avg(output_tokens_per_s) AS output_tokens_per_s, avg(avg_power_w) AS avg_power_w,
+       avg(energy_j) AS energy_j, avg(active_energy_j) AS active_energy_j,
+       avg(ttft_p50_ms) AS ttft_p50_ms, avg(ttft_p90_ms) AS ttft_p90_ms, avg(ttft_p95_ms) AS ttft_p95_ms,
+       avg(ttft_p99_ms) AS ttft_p99_ms, avg(itl_p50_ms) AS itl_p50_ms, avg(itl_p90_ms) AS itl_p90_ms,
+       avg(itl_p95_ms) AS itl_p95_ms, avg(itl_p99_ms) AS itl_p99_ms,
+       string_agg(flags, ',') AS flags, array_agg(run_id) AS run_ids
+FROM r GROUP BY config_id
 """
 
 
-async def fetch_runs(conn: AsyncConnection, filters: Filters) -> list[dict[str, Any]]:
+async def fetch_configs(conn: AsyncConnection, filters: Filters) -> list[dict[str, Any]]:
+    """Every configuration matching `filters`, aggregated over its runs (one row each)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_QUERY, msgspec.structs.asdict(filters), binary=True)  # binary: 2x faster rows
         return list(await cur.fetchall())
 
 
-def _mean(values: Sequence[float | None]) -> float | None:
-    xs = [v for v in values if v is not None]
-    return statistics.fmean(xs) if xs else None
-
-
-def _config(config_id: str, runs: list[dict[str, Any]]) -> ConfigRow:
-    first = runs[0]
-    energies = [float(r["energy_per_output_token_j"]) for r in runs]
+def _config(row: dict[str, Any]) -> ConfigRow:
+    energies = [float(e) for e in row["energies"]]
     ci = interval_stats(energies)
-    energy_j, active_j = _mean([r["energy_j"] for r in runs]), _mean([r["active_energy_j"] for r in runs])
+    energy_j, active_j = row["energy_j"], row["active_energy_j"]
     return ConfigRow(
-        config_id=config_id,
-        model=first["model"],
-        task=first["task"],
-        gpu=first["gpu"],
-        gpu_count=first["gpu_count"],
-        backend=first["backend"],
-        precision=first["precision"],
-        pool=first["pool"],
-        concurrency=first["concurrency"],
-        batch_size=first["batch_size"],
-        runs=len(runs),
+        config_id=row["config_id"],
+        model=row["model"],
+        task=row["task"],
+        gpu=row["gpu"],
+        gpu_count=row["gpu_count"],
+        backend=row["backend"],
+        precision=row["precision"],
+        pool=row["pool"],
+        concurrency=row["concurrency"],
+        batch_size=row["batch_size"],
+        runs=len(energies),
         energy_per_output_token_j=statistics.fmean(energies),
         energy_per_output_token_j_interval=Interval(
             n=ci.n, mean=ci.mean, ci95_low=ci.ci95_low, ci95_high=ci.ci95_high
         )
         if ci
         else None,
-        energy_per_request_j=_mean([r["energy_per_request_j"] for r in runs]),
-        output_tokens_per_s=_mean([r["output_tokens_per_s"] for r in runs]),
-        avg_power_w=_mean([r["avg_power_w"] for r in runs]),
+        energy_per_request_j=row["energy_per_request_j"],
+        output_tokens_per_s=row["output_tokens_per_s"],
+        avg_power_w=row["avg_power_w"],
         energy_j=energy_j,
         active_energy_j=active_j,
         idle_energy_j=energy_j - active_j if energy_j is not None and active_j is not None else None,
-        ttft_ms={p: _mean([r[f"ttft_{p}_ms"] for r in runs]) for p in _PCTS},
-        itl_ms={p: _mean([r[f"itl_{p}_ms"] for r in runs]) for p in _PCTS},
-        quality_flags=sorted({f["code"] for r in runs for f in (r["quality_flags"] or [])}),
-        run_ids=sorted(r["run_id"] for r in runs),
+        ttft_ms={p: row[f"ttft_{p}_ms"] for p in _PCTS},
+        itl_ms={p: row[f"itl_{p}_ms"] for p in _PCTS},
+        quality_flags=sorted(set(row["flags"].split(","))) if row["flags"] else [],
+        run_ids=sorted(row["run_ids"]),
     )
 
 
@@ -173,23 +186,35 @@ def _rank_key(row: ConfigRow) -> tuple[float, float, str]:
     return (row.energy_per_output_token_j, -(row.output_tokens_per_s or 0.0), row.config_id)
 
 
-def _dominated(a: ParetoPoint, b: ParetoPoint) -> bool:
-    """b dominates a: no worse in latency and energy, better in one (unknown latency never dominates)."""
-    if a.latency_ms is None or b.latency_ms is None:
-        return False
-    no_worse = b.latency_ms <= a.latency_ms and b.energy_per_output_token_j <= a.energy_per_output_token_j
-    better = b.latency_ms < a.latency_ms or b.energy_per_output_token_j < a.energy_per_output_token_j
-    return no_worse and better
+def _mark_pareto(points: list[ParetoPoint]) -> None:
+    """Set `pareto_optimal`: no other point is no worse in latency and energy and better in one.
+
+    A sweep in latency order: a point is dominated when a point of strictly lower latency has no
+    more energy, or one of equal latency has strictly less. Unknown latency is never optimal and
+    never dominates. O(n log n), where comparing every pair was O(n^2).
+    """
+    known = sorted((p for p in points if p.latency_ms is not None), key=lambda p: p.latency_ms or 0.0)
+    best_before = math.inf  # least energy among points of strictly lower latency
+    i = 0
+    while i < len(known):
+        j = i
+        while j < len(known) and known[j].latency_ms == known[i].latency_ms:
+            j += 1
+        group = known[i:j]
+        group_min = min(p.energy_per_output_token_j for p in group)
+        for p in group:
+            e = p.energy_per_output_token_j
+            p.pareto_optimal = not (best_before <= e or group_min < e)
+        best_before = min(best_before, group_min)
+        i = j
 
 
-def build(runs: list[dict[str, Any]], filters: Filters, constraints: Constraints) -> Leaderboard:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run in runs:
-        grouped[run["config_id"] or run["run_id"]].append(run)
-    configs = [_config(cid, rs) for cid, rs in sorted(grouped.items())]
+def build(configs: list[dict[str, Any]], filters: Filters, constraints: Constraints) -> Leaderboard:
+    """The leaderboard from `fetch_configs` rows (any subset of them: the export filters in Python)."""
     by_model: dict[str, list[ConfigRow]] = defaultdict(list)
-    for row in configs:
-        by_model[row.model].append(row)
+    for row in sorted(configs, key=lambda r: str(r["config_id"])):
+        config = _config(row)
+        by_model[config.model].append(config)
     best = []
     points: list[ParetoPoint] = []
     for model in sorted(by_model):
@@ -209,8 +234,7 @@ def build(runs: list[dict[str, Any]], filters: Filters, constraints: Constraints
             )
             for r in rows
         ]
-        for p in model_points:
-            p.pareto_optimal = p.latency_ms is not None and not any(_dominated(p, q) for q in model_points)
+        _mark_pareto(model_points)
         points += model_points
     return Leaderboard(
         schema_version=SCHEMA_VERSION, filters=filters, constraints=constraints, best=best, points=points
@@ -218,4 +242,4 @@ def build(runs: list[dict[str, Any]], filters: Filters, constraints: Constraints
 
 
 async def leaderboard(conn: AsyncConnection, filters: Filters, constraints: Constraints) -> Leaderboard:
-    return build(await fetch_runs(conn, filters), filters, constraints)
+    return build(await fetch_configs(conn, filters), filters, constraints)
