@@ -59,6 +59,7 @@ from llem_schemas.measurement import (
     RepetitionResult,
     RunSummary,
 )
+from llem_schemas.stats import percentile
 
 MODELS = [f"model-{i:02d}" for i in range(25)]
 TASKS = ["chat", "summarize", "code", "long-context"]
@@ -78,11 +79,6 @@ BIN = Path(sys.executable).parent
 OUT = Path(__file__).parent / "results" / "api.json"
 CAMPAIGN = uuid.UUID("2b0c6f7e-54a4-4d0e-9a55-6a3c1a7f0b10")
 T0 = datetime(2026, 9, 1, tzinfo=UTC)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 Config = tuple[str, str, int, str, int, str]
@@ -346,9 +342,9 @@ async def load(port: int, paths: Callable[[], str]) -> dict[str, Any]:
         "requests": len(latencies),
         "requests_per_s": round(len(latencies) / DURATION_S, 1),
         "latency_ms": {
-            "p50": round(percentile(latencies, 0.5), 2),
-            "p90": round(percentile(latencies, 0.9), 2),
-            "p99": round(percentile(latencies, 0.99), 2),
+            "p50": round(percentile(latencies, 50), 2),
+            "p90": round(percentile(latencies, 90), 2),
+            "p99": round(percentile(latencies, 99), 2),
             "max": round(max(latencies), 2),
         },
         "statuses": {str(k): v for k, v in sorted(statuses.items())},

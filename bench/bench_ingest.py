@@ -43,6 +43,7 @@ from llem_ingest.store import SampleBatch, copy_rows, sample_rows
 from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.events import MetricBatch
 from llem_schemas.measurement import MetricSample
+from llem_schemas.stats import percentile
 from llem_schemas.subjects import Layout
 
 SAMPLES = 200_000
@@ -100,11 +101,6 @@ def batches(n_samples: int, t0: datetime, runs: int = 20) -> list[MetricBatch]:
 def spread(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {"median": statistics.median(ordered), "min": ordered[0], "max": ordered[-1]}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def fresh_database(pg: PostgresServer) -> str:
@@ -281,9 +277,9 @@ async def steady(nc: NatsClient, pg: PostgresServer, env: dict[str, str], logs: 
         "achieved_samples_per_s": achieved,
         "messages": len(events),
         "delay_ms": {
-            "p50": percentile(delays, 0.5),
-            "p90": percentile(delays, 0.9),
-            "p99": percentile(delays, 0.99),
+            "p50": percentile(delays, 50),
+            "p90": percentile(delays, 90),
+            "p99": percentile(delays, 99),
             "max": max(delays),
         },
         "poll_granularity_ms": 10,

@@ -32,6 +32,7 @@ from llem_ingest.migrate import migrate
 from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.events import MetricBatch
 from llem_schemas.measurement import MetricSample
+from llem_schemas.stats import percentile
 from llem_schemas.subjects import Layout
 
 CLIENTS = 500
@@ -40,11 +41,6 @@ GPUS = 8
 SECONDS = 20
 BIN = Path(sys.executable).parent
 OUT = Path(__file__).parent / "results" / "live.json"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 class SseClient:
@@ -172,9 +168,9 @@ async def main() -> None:
         "expected": expected,
         "dropped_reported": sum(c.dropped for c in clients),
         "delay_ms": {
-            "p50": percentile(delays, 0.5),
-            "p90": percentile(delays, 0.9),
-            "p99": percentile(delays, 0.99),
+            "p50": percentile(delays, 50),
+            "p90": percentile(delays, 90),
+            "p99": percentile(delays, 99),
             "max": max(delays),
         },
         "goal": "p99 < 100 ms",

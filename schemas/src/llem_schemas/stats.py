@@ -1,5 +1,5 @@
-"""Interval statistics shared by the runner (over repetitions) and the API (over runs of a
-configuration). Pure Python: no numpy or scipy on a runner."""
+"""Statistics shared by the runner (over repetitions and latencies), the API (over runs of a
+configuration) and the benchmarks. Pure Python: no numpy or scipy on a runner."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from llem_schemas.measurement import IntervalStats
 _T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
         2.045, 2.042)  # fmt: skip
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile, `pct` in 0..100 (numpy's default method)."""
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def t95(dof: int) -> float:

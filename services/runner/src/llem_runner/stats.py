@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from llem_schemas.measurement import LatencyStats
-from llem_schemas.stats import interval_stats, t95
+from llem_schemas.stats import interval_stats, percentile, t95
 
 __all__ = ["interval_stats", "latency_stats", "percentile", "t95"]
-
-
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Linear-interpolated percentile (numpy's default method)."""
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * pct / 100
-    low, high = math.floor(rank), math.ceil(rank)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def latency_stats(values: Sequence[float]) -> LatencyStats:
