@@ -21,6 +21,7 @@ from typing import Generic, TypeVar
 
 import psycopg
 from prometheus_client import Counter, Gauge
+from psycopg.conninfo import make_conninfo
 
 log = logging.getLogger("llem.api.cache")
 CHANNEL = "llem_runs_changed"
@@ -78,24 +79,34 @@ class RunsCache(Generic[V]):
                 self._entries.popitem(last=False)
 
 
-async def listen(conninfo: str, cache: RunsCache[V], retry_s: float = 2.0, check_s: float = 15.0) -> None:
+# A LISTEN connection is idle for long stretches: TCP keepalives make a connection that died
+# silently (host gone, network cut) fail within about 25 s, which turns the cache off.
+KEEPALIVES: dict[str, int] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+
+
+async def listen(conninfo: str, cache: RunsCache[V], retry_s: float = 2.0) -> None:
     """Keep a LISTEN connection for `cache` until cancelled; reconnects after any failure.
 
-    Every `check_s` without a notification the connection is probed, so a connection that died
-    silently stops the caching within that time instead of leaving stale entries.
+    The connection runs no other command while it listens (psycopg can drop notifications that
+    arrive during another command, psycopg issue 962), so liveness comes from TCP keepalives rather
+    than a periodic query.
     """
     while True:
         try:
-            async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            dsn = make_conninfo(conninfo, **KEEPALIVES)
+            async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
                 await conn.execute(f"LISTEN {CHANNEL}")
                 cache.invalidate()  # anything cached before this moment may have missed a change
                 cache.listening = True
                 LISTENING.set(1)
                 log.info("leaderboard cache on (LISTEN %s)", CHANNEL)
-                while True:
-                    async for _ in conn.notifies(timeout=check_s):
-                        cache.invalidate()
-                    await asyncio.wait_for(conn.execute("SELECT 1"), timeout=check_s)
+                async for _ in conn.notifies():
+                    cache.invalidate()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
