@@ -29,8 +29,7 @@ from llem_schemas import (
 from llem_schemas.base import Event
 from llem_schemas.subjects import Layout
 from tests import events
-from tests.processes import service
-from tests.waiting import wait_for
+from tests.seeding import ingest
 
 CID = uuid.uuid4()
 JOB = JobSpec(job_id=uuid.uuid4(), campaign_id=CID, pool="cpu", backend=LlamaCppBackend(model_path="/m.gguf"))
@@ -111,22 +110,7 @@ def _seed() -> list[Event]:
 async def test_every_read_endpoint_answers_from_ingested_data(
     js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    seqs: dict[str, int] = {}
-    for event in _seed():
-        ack = await js.publish(layout.subject_for(event), event.model_dump_json().encode())
-        seqs[ack.stream] = ack.seq
-
-    async def stored() -> bool:
-        for stream, durable in (
-            (layout.events_stream, "ingest-events"),
-            (layout.metrics_stream, "ingest-metrics"),
-        ):
-            if (await js.consumer_info(stream, durable)).ack_floor.stream_seq < seqs[stream]:
-                return False
-        return True
-
-    with service("llem-ingest", ["run"], service_env, tmp_path):
-        await wait_for(stored, 30, "the seed stored")
+    await ingest(js, layout, service_env, tmp_path, _seed())
 
     async with AsyncTestClient(
         app=create_app(

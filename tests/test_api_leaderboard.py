@@ -24,8 +24,7 @@ from llem_schemas.base import Event
 from llem_schemas.measurement import QualityFlagCode
 from llem_schemas.subjects import Layout
 from tests import events
-from tests.processes import service
-from tests.waiting import wait_for
+from tests.seeding import ingest
 
 CID = uuid.uuid4()
 
@@ -52,26 +51,10 @@ def _seed() -> list[Event]:
     ]
 
 
-async def _seeded(
-    js: JetStreamContext, layout: Layout, env: dict[str, str], url: str, tmp_path: Path
-) -> None:
-    last = 0
-    for event in _seed():
-        ack = await js.publish(layout.subject_for(event), event.model_dump_json().encode())
-        last = ack.seq
-
-    async def stored() -> bool:
-        info = await js.consumer_info(layout.events_stream, "ingest-events")
-        return info.ack_floor.stream_seq >= last
-
-    with service("llem-ingest", ["run"], env, tmp_path):
-        await wait_for(stored, 30, "the seed events stored")
-
-
 async def test_leaderboard_semantics_and_the_export_agree(
     js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    await _seeded(js, layout, service_env, database_url, tmp_path)
+    await ingest(js, layout, service_env, tmp_path, _seed())
     app = create_app(
         ApiSettings(database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix)
     )
