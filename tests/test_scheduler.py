@@ -4,6 +4,7 @@ cancellation with jobs in every state, kill -9 and restart, and a campaign on tw
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -149,44 +150,93 @@ async def _terminal(js: JetStreamContext, layout: Layout, job_id: uuid.UUID) -> 
     return state if state is not None and state.terminal else None
 
 
+@contextlib.asynccontextmanager
+async def _beating(js: JetStreamContext, layout: Layout, runner_id: str, pool: str) -> AsyncIterator[None]:
+    """Keep `runner_id` alive in the fleet bucket (a put every 0.3 s) until the block ends.
+
+    A runner the test needs alive must beat for as long as it is needed: with one put, a slow
+    machine lets its key expire (TTL) and turns one expected timeout into two.
+    """
+    runners = await js.key_value(layout.runners_kv.bucket)
+    beat = (
+        RunnerHeartbeat(
+            runner_id=runner_id,
+            hostname="h",
+            pools=[pool],
+            started_at=datetime.now(UTC),
+            heartbeat_interval_s=1,
+            llem_version="0",
+        )
+        .model_dump_json()
+        .encode()
+    )
+    await runners.put(runner_id, beat)
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            await runners.put(runner_id, beat)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.3)
+
+    task = asyncio.create_task(loop())
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def _live_ids(js: JetStreamContext, layout: Layout) -> list[str]:
+    return sorted(r.runner_id for r in await live_runners(js, layout))
+
+
 @pytest.mark.layout(runner_ttl_s=2)
 async def test_a_pool_without_runners_fails_its_jobs_and_vanished_runners_give_jobs_back(
     js: JetStreamContext, layout: Layout, nc: NatsClient, service_env: dict[str, str], tmp_path: Path
 ) -> None:
+    """Pool `ghost` never has a runner: its jobs fail. Pool `cpu` keeps a live runner throughout
+    (r1, then r2), so its job never hits the no-runner timeout; r1 stopping its beats (its key
+    expires) is what sends r1's running job back to queued."""
     ghost = expand(_spec("/m/ghost.gguf", pool="ghost", requests=[2, 3]))
     busy_spec = _spec("/m/busy.gguf", pool="cpu")
     busy = expand(busy_spec)
-    runners = await js.key_value(layout.runners_kv.bucket)
-    beat = RunnerHeartbeat(
-        runner_id="r1",
-        hostname="h",
-        pools=["cpu"],
-        started_at=datetime.now(UTC),
-        heartbeat_interval_s=1,
-        llem_version="0",
-    )
     with _scheduler(service_env, tmp_path, LLEM_NO_RUNNER_TIMEOUT_S="3"):
-        await runners.put("r1", beat.model_dump_json().encode())  # pool cpu has a runner; ghost has none
-        assert [r.runner_id for r in await live_runners(js, layout)] == ["r1"]
-        await submit_campaign(js, layout, _spec("/m/ghost.gguf", pool="ghost", requests=[2, 3]), ghost)
-        await submit_campaign(js, layout, busy_spec, busy)
-        await js.publish(
-            layout.run_subject(busy.campaign_id, uuid.uuid4(), "started"),
-            events.started(busy.jobs[0], 1, runner="r1").model_dump_json().encode(),
-        )
-        for job in ghost.jobs:
-            state = await wait_for(lambda j=job: _terminal(js, layout, j.job_id), 30, "ghost jobs to fail")
-            assert state.status == "failed" and "no runner of pool 'ghost'" in (state.reason or "")
-        assert (await js.stream_info(layout.jobs_stream)).state.messages == 1, "ghost queue purged, cpu kept"
+        async with _beating(js, layout, "r2", "cpu"):
+            async with _beating(js, layout, "r1", "cpu"):
+                assert await _live_ids(js, layout) == ["r1", "r2"]
+                await submit_campaign(
+                    js, layout, _spec("/m/ghost.gguf", pool="ghost", requests=[2, 3]), ghost
+                )
+                await submit_campaign(js, layout, busy_spec, busy)
+                await js.publish(
+                    layout.run_subject(busy.campaign_id, uuid.uuid4(), "started"),
+                    events.started(busy.jobs[0], 1, runner="r1").model_dump_json().encode(),
+                )
+                for job in ghost.jobs:
+                    state = await wait_for(
+                        lambda j=job: _terminal(js, layout, j.job_id), 30, "ghost jobs to fail"
+                    )
+                    assert state.status == "failed" and "no runner of pool 'ghost'" in (state.reason or "")
+                assert (await js.stream_info(layout.jobs_stream)).state.messages == 1, (
+                    "ghost queue purged, cpu kept"
+                )
 
-        async def requeued() -> JobState | None:
-            state = (await _states(js, layout)).get(busy.jobs[0].job_id)
-            return state if state is not None and state.status == "queued" and state.reason else None
+                async def running() -> bool:
+                    state = (await _states(js, layout)).get(busy.jobs[0].job_id)
+                    return state is not None and (state.status, state.runner_id) == ("running", "r1")
 
-        # r1 stops beating: its key expires (bucket TTL) and its running job goes back to queued
-        state = await wait_for(requeued, 30, "the vanished runner's job to be queued again")
-        assert "r1 vanished" in (state.reason or "")
-        assert await live_runners(js, layout) == []
+                await wait_for(running, 30, "r1's job to be running")
+
+            async def requeued() -> JobState | None:
+                state = (await _states(js, layout)).get(busy.jobs[0].job_id)
+                return state if state is not None and state.status == "queued" and state.reason else None
+
+            # r1 stops beating: its key expires (bucket TTL) and its running job goes back to queued
+            state = await wait_for(requeued, 30, "the vanished runner's job to be queued again")
+            assert "r1 vanished" in (state.reason or "")
+            assert await _live_ids(js, layout) == ["r2"]
+            assert (await js.stream_info(layout.jobs_stream)).state.messages == 1, "the job is still queued"
 
 
 async def test_cancel_ends_a_campaign_with_jobs_in_every_state(
