@@ -33,6 +33,7 @@ schemas: install
 
 test: install infra
 	$(RUN) llem-schemas docs --check
+	$(RUN) llem-api openapi --check
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy

@@ -69,7 +69,7 @@ async def test_leaderboard_follows_every_committed_change(database_url: str, nat
     await _store(database_url, _run("A", "a1", 0.5))
     app = create_app(ApiSettings(database_url=database_url, nats_url=nats_server.url))
     async with AsyncTestClient(app=app, timeout=30) as client:
-        cache: RunsCache[Any] = app.state.leaderboard_cache
+        cache: RunsCache[Any] = app.state.runs_cache
         await wait_for(lambda: cache.listening, 10, "the LISTEN connection")
 
         async def best() -> dict[str, float]:

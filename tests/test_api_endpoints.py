@@ -3,15 +3,19 @@ database seeded through the real ingest path; unknown ids and bad parameters are
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import schemathesis
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
 from llem_api.app import create_app
+from llem_api.cli import OPENAPI
 from llem_api.settings import ApiSettings
 from llem_schemas import (
     CampaignProgress,
@@ -119,10 +123,21 @@ async def test_every_read_endpoint_answers_from_ingested_data(
             )
         )
     ) as client:
+        # every answer is checked against the committed OpenAPI document (kept fresh by make test),
+        # as an outside contract tester would: typed job, fingerprint, summary, progress and GPUs
+        contract = schemathesis.openapi.from_dict(json.loads(OPENAPI.read_text()))
+
+        def template(path: str) -> str:
+            return re.sub(
+                r"[0-9a-f]{8}-[0-9a-f-]{27}",
+                lambda m: "{%s}" % ("campaign_id" if "campaigns" in path else "run_id"),
+                path,
+            )
 
         async def ok(path: str, **params: Any) -> Any:
             resp = await client.get(path, params=params)
             assert resp.status_code == 200, resp.text
+            contract[template(path)]["GET"].validate_response(resp)
             return resp.json()
 
         assert (await ok("/readyz"))["checks"] == {"database": "ok"}
@@ -141,7 +156,9 @@ async def test_every_read_endpoint_answers_from_ingested_data(
         requests = await ok(f"/api/runs/{RUN}/requests")
         assert [r["e2e_ms"] for r in requests["items"]] == [10.0, 20.0, 30.0]
 
-        [campaign] = await ok("/api/campaigns")
+        campaigns = await ok("/api/campaigns")
+        [campaign] = campaigns["items"]
+        assert campaigns["total"] == 1
         assert campaign["status"] == "finished" and campaign["progress"]["completed"] == 1
         one = await ok(f"/api/campaigns/{CID}")
         assert [(j["status"], j["run_id"]) for j in one["jobs"]] == [("completed", str(RUN))]
@@ -165,7 +182,8 @@ async def test_every_read_endpoint_answers_from_ingested_data(
         assert lines[0].startswith("sampled_at,gpu_index,meter,power_w") and len(lines) == 1 + 12
         requests_csv = await client.get(f"/api/runs/{RUN}/download/requests.csv")
         assert len(requests_csv.text.strip().splitlines()) == 1 + 3
-        assert (await client.get(f"/api/runs/{RUN}/download/secrets.csv")).status_code == 404
+        unknown = await client.get(f"/api/runs/{RUN}/download/secrets.csv")
+        assert unknown.status_code == 400 and "what" in unknown.json()["detail"], "not one of the enum"
 
         metrics = await client.get("/metrics")
         assert metrics.status_code == 200 and "llem_api_requests_total" in metrics.text

@@ -39,6 +39,7 @@ _run = events.measured_run
 def _seed() -> list[Event]:
     a1, a1b, a2, a3 = _job("A", "a1"), _job("A", "a1"), _job("A", "a2"), _job("A", "a3")
     b1, b2, ghost = _job("B", "b1"), _job("B", "b2"), _job("B", "ghost")
+    unmetered = _job("C", "c1")
     return [
         *_run(a1, 0.48, 40, 100),
         *_run(a1b, 0.52, 40, 100),  # second repetition of config a1
@@ -48,6 +49,8 @@ def _seed() -> list[Event]:
         *_run(b2, 0.25, 30, 150, power_w=300),
         *_run(ghost, 0.01, 10, 900),  # attempt 1 of a job that was taken over: superseded
         events.started(ghost, 2),
+        events.started(unmetered, 1),  # completed with meter "none": no energy, not on the board
+        events.completed(unmetered, 1),
     ]
 
 
@@ -98,6 +101,13 @@ async def test_leaderboard_semantics_and_the_export_agree(
         assert bad.headers["content-type"].startswith("application/problem+json")
 
         api_doc = await board()
+        api_configs = (await client.get("/api/configurations")).json()
+        by_id = {c["config_id"]: c for c in api_configs["configurations"]}
+        assert set(by_id) == {cfg[n] for n in ("a1", "a2", "a3", "b1", "b2")}, "every counted configuration"
+        assert by_id[cfg["a1"]] == next(r for r in (await board(max_itl_ms=50))["best"] if r["model"] == "A")
+        assert api_configs["unmeasured"] == {"runs": 1, "meters": ["none"]}, "C's run: no energy measured"
+        only_b = (await client.get("/api/configurations", params={"model": "B"})).json()
+        assert {c["model"] for c in only_b["configurations"]} == {"B"} and only_b["unmeasured"]["runs"] == 0
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         files = await export_leaderboard(conn, tmp_path / "export")
     exported = json.loads((tmp_path / "export" / "leaderboard.json").read_text())
@@ -106,7 +116,9 @@ async def test_leaderboard_semantics_and_the_export_agree(
     assert [m["file"] for m in index["models"]] == ["models/a.json", "models/b.json"]
     model_b = json.loads((tmp_path / "export" / "models" / "b.json").read_text())
     assert [r["config_id"] for r in model_b["best"]] == [cfg["b1"]]
-    assert len(files) == 5  # leaderboard, 2 models, 1 task, index
+    assert len(files) == 6  # leaderboard, configurations, 2 models, 1 task, index
+    exported_configs = json.loads((tmp_path / "export" / "configurations.json").read_text())
+    assert exported_configs == api_configs, "GET /api/configurations and configurations.json agree"
 
     served = create_app(
         ApiSettings(

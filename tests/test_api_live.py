@@ -75,9 +75,10 @@ async def test_run_stream_gives_history_then_live_then_resumes_from_last_event_i
         await wait_for(lambda: port_open(port), 30, "llem-api listening")
         url = f"http://127.0.0.1:{port}/api/live/runs/{run_id}"
         async with httpx.AsyncClient(timeout=10) as client:
-            async with client.stream("GET", url) as resp:
+            async with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as resp:
                 assert resp.status_code == 200
                 assert resp.headers["content-type"].startswith("text/event-stream")
+                assert "content-encoding" not in resp.headers, "events must not wait in a compressor"
                 stream = _events(resp)  # one reader per response
                 history = await asyncio.wait_for(_take(stream, 3), 10)
                 assert [json.loads(e["data"])["seq"] for e in history] == [0, 1, 2]

@@ -270,19 +270,28 @@ def runners(nats_url: NatsOption = None, prefix: PrefixOption = "llem") -> None:
 
 @app.command("export")
 def export(
-    out: Annotated[Path, typer.Option("--out", help="Directory for the JSON files.")],
-    format_: Annotated[str, typer.Option("--format", help="What to export: leaderboard.")] = "leaderboard",
+    out: Annotated[Path, typer.Option("--out", help="Directory to write.")],
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format", help="leaderboard: the JSON files; site: the web app with them, for any static host."
+        ),
+    ] = "leaderboard",
     database_url: Annotated[
         str | None, typer.Option("--database", help="PostgreSQL URL (default: the local stack).")
     ] = None,
+    web_dir: Annotated[
+        Path, typer.Option("--web-dir", help="The built web app (site format; `make web` builds it).")
+    ] = stack.WEB_DIST,
 ) -> None:
-    """Write the leaderboard as static JSON files (index, one file per model and per task)."""
+    """Write the leaderboard as static JSON files (index, configurations, one file per model and per
+    task), or (`--format site`) a static site: the web app with those files under data/."""
     import psycopg
 
-    from llem_api.export import export_leaderboard
+    from llem_api.export import ExportError, export_leaderboard, export_site
 
-    if format_ != "leaderboard":
-        typer.echo(f"unknown --format {format_!r}; only 'leaderboard' exists", err=True)
+    if format_ not in ("leaderboard", "site"):
+        typer.echo(f"unknown --format {format_!r}; use 'leaderboard' or 'site'", err=True)
         raise typer.Exit(code=2)
     state = stack.load_state()
     url = database_url or (state.database_url if state else os.environ.get("LLEM_DATABASE_URL"))
@@ -292,10 +301,18 @@ def export(
 
     async def _export() -> list[Path]:
         async with await psycopg.AsyncConnection.connect(url) as conn:
+            if format_ == "site":
+                return await export_site(conn, web_dir, out)
             return await export_leaderboard(conn, out)
 
-    written = asyncio.run(_export())
+    try:
+        written = asyncio.run(_export())
+    except ExportError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
     typer.echo(f"wrote {len(written)} file(s) under {out}")
+    if format_ == "site":
+        typer.echo(f"serve it with any static file server, e.g. python3 -m http.server -d {out}")
 
 
 def main() -> None:

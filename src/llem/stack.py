@@ -27,6 +27,7 @@ from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 DEFAULT_DATA_DIR = Path(os.environ.get("LLEM_DATA_DIR", ".data")).resolve()
+WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"  # what `make web` builds
 SERVICES = ("scheduler", "ingest", "api", "runner")
 
 
@@ -55,7 +56,9 @@ class StackState:
         return f"http://127.0.0.1:{self.api_port}"
 
     def env(self) -> dict[str, str]:
+        web = {"LLEM_WEB_DIR": str(WEB_DIST)} if (WEB_DIST / "index.html").is_file() else {}
         return {
+            **web,
             "LLEM_NATS_URL": self.nats_url,
             "LLEM_DATABASE_URL": self.database_url,
             "LLEM_PREFIX": self.prefix,

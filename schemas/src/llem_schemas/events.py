@@ -65,10 +65,10 @@ class JobStatusChanged(Event):
     revision: int = Field(ge=1, description="Orders the changes of one job: a higher revision is newer.")
 
 
-class CampaignProgress(Event):
-    """Counts of a campaign's jobs per state, with an ETA; published when the counts change."""
+class CampaignCounts(Model):
+    """A campaign's jobs per state, with an ETA: the body of `campaign.progress`, and what the API
+    returns as a campaign's progress."""
 
-    type: Literal["campaign.progress"] = "campaign.progress"
     campaign_id: UUID
     status: CampaignStatus
     total: int = Field(ge=0)
@@ -90,6 +90,12 @@ class CampaignProgress(Event):
     live_runners: int = Field(
         ge=0, description="Runners of the campaign's pools alive when this was computed."
     )
+
+
+class CampaignProgress(Event, CampaignCounts):
+    """Counts of a campaign's jobs per state, with an ETA; published when the counts change."""
+
+    type: Literal["campaign.progress"] = "campaign.progress"
 
 
 class _RunEvent(Event):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import sys
 import uuid
+from pathlib import Path
 
 import psycopg
 import uvicorn
@@ -23,6 +26,28 @@ async def _token(settings: ApiSettings, args: argparse.Namespace) -> str:
         return f"no active token {args.token_id}"
 
 
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi.json"
+
+
+def openapi_document() -> str:
+    """The app's OpenAPI document, as committed in services/api/openapi.json."""
+    schema = create_app(ApiSettings()).openapi_schema.to_schema()
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    document, out = openapi_document(), Path(args.out)
+    if args.check:
+        if not out.is_file() or out.read_text() != document:
+            print(f"{out} is stale: run `llem-api openapi` (make schemas) and commit it", file=sys.stderr)
+            return 1
+        print(f"{out} is fresh")
+        return 0
+    out.write_text(document)
+    print(out)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="llem-api")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     create.add_argument("--scope", action="append", choices=sorted(SCOPES), help="default: every scope")
     revoke = actions.add_parser("revoke", help="revoke a token by its id (the hex after llem_)")
     revoke.add_argument("token_id")
+    openapi = sub.add_parser("openapi", help="write the OpenAPI document (web/ generates its client from it)")
+    openapi.add_argument("--out", default=str(OPENAPI), help="default: services/api/openapi.json")
+    openapi.add_argument("--check", action="store_true", help="fail if the file differs from the app's")
     args = parser.parse_args(argv)
+    if args.command == "openapi":
+        return _openapi(args)
     settings = ApiSettings()
     if args.command == "token":
         print(asyncio.run(_token(settings, args)))

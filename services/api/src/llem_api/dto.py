@@ -1,12 +1,34 @@
-"""HTTP response shapes, kept apart from database rows."""
+"""HTTP response shapes, kept apart from database rows.
+
+Documents the database keeps as jsonb (a run's job, fingerprint and summary, a campaign's progress,
+a runner's GPUs) are validated into the event contract's own pydantic models on the way out, so the
+OpenAPI document (and the web app's generated client) types them end to end from one definition.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import msgspec
+
+from llem_schemas.base import UtcDatetime
+from llem_schemas.events import CampaignCounts, CampaignStatus, JobStatus
+from llem_schemas.jobs import JobSpec
+from llem_schemas.measurement import GpuInfo, HostFingerprint, QualityFlag, RepetitionResult, RunSummary
+
+RunStatus = Literal["running", "completed", "failed"]
+
+
+class Problem(msgspec.Struct, kw_only=True):
+    """An RFC 9457 problem detail: every error the API returns (`application/problem+json`)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    instance: str
 
 
 class RunOut(msgspec.Struct, kw_only=True):
@@ -15,7 +37,7 @@ class RunOut(msgspec.Struct, kw_only=True):
     campaign_id: UUID
     runner_id: str
     attempt: int
-    status: str
+    status: RunStatus
     superseded: bool
     started_at: datetime | None
     ended_at: datetime | None
@@ -28,7 +50,7 @@ class RunOut(msgspec.Struct, kw_only=True):
     output_tokens_per_s: float | None
     energy_j: float | None
     energy_per_output_token_j: float | None
-    quality_flags: list[dict[str, Any]]
+    quality_flags: list[QualityFlag]
     failure_reason: str | None
 
 
@@ -40,22 +62,26 @@ class RunPage(msgspec.Struct, kw_only=True):
 
 
 class Health(msgspec.Struct, kw_only=True):
-    status: str
+    status: Literal["ok", "unavailable"]
     checks: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class RunDetail(msgspec.Struct, kw_only=True):
+    """A run with its job (backend, workload, protocol), host fingerprint and summary. `job` and
+    `fingerprint` come from `run.started`, `summary` from `run.completed`: null until they arrive."""
+
     run: RunOut
-    job: dict[str, Any] | None
-    fingerprint: dict[str, Any] | None
-    summary: dict[str, Any] | None
-    repetitions: list[dict[str, Any]]
+    job: JobSpec | None
+    fingerprint: HostFingerprint | None
+    summary: RunSummary | None
+    repetitions: list[RepetitionResult]
 
 
 class SeriesPoint(msgspec.Struct, kw_only=True):
     bucket: datetime
     gpu_index: int | None
     power_w: float | None
+    power_max_w: float | None
     energy_counter_j: float | None
     temperature_c: float | None
     sm_clock_mhz: float | None
@@ -91,22 +117,35 @@ class RequestPage(msgspec.Struct, kw_only=True):
     items: list[RequestOut]
 
 
+class CampaignProgressOut(CampaignCounts):
+    """The latest `campaign.progress` of a campaign, and when the scheduler computed it."""
+
+    occurred_at: UtcDatetime
+
+
 class CampaignOut(msgspec.Struct, kw_only=True):
     campaign_id: UUID
     name: str
     description: str
     job_count: int
-    status: str
+    status: CampaignStatus
     submitted_at: datetime
     cancelled_at: datetime | None
-    progress: dict[str, Any] | None
+    progress: CampaignProgressOut | None
+
+
+class CampaignPage(msgspec.Struct, kw_only=True):
+    items: list[CampaignOut]
+    total: int
+    limit: int
+    offset: int
 
 
 class JobOut(msgspec.Struct, kw_only=True):
     job_id: UUID
     pool: str
     repetition: int
-    status: str
+    status: JobStatus
     attempt: int
     runner_id: str | None
     run_id: UUID | None
@@ -127,16 +166,28 @@ class RunnerOut(msgspec.Struct, kw_only=True):
     alive: bool
     current_job_id: UUID | None
     current_run_id: UUID | None
-    gpus: list[dict[str, Any]]
+    gpus: list[GpuInfo]
     llem_version: str
+
+
+class DroppedOut(msgspec.Struct, kw_only=True):
+    """A combination of the campaign's grid that cannot run, and why."""
+
+    config: dict[str, Any]
+    reason: str
 
 
 class SubmittedOut(msgspec.Struct, kw_only=True):
     campaign_id: UUID
     queued: int
     already: int
-    dropped: list[dict[str, Any]]
+    dropped: list[DroppedOut]
 
 
 class CancelIn(msgspec.Struct, kw_only=True):
-    reason: str = ""
+    reason: str = msgspec.field(default="")
+
+
+class CancelledOut(msgspec.Struct, kw_only=True):
+    campaign_id: UUID
+    status: Literal["cancelled"]

@@ -1,21 +1,46 @@
-"""The static leaderboard export: JSON files a static site serves as they are.
+"""The static exports: JSON files a static site serves as they are, and the whole site.
 
-Produced by the same code as `GET /api/leaderboard` (no constraints), so the two agree:
+`export_leaderboard` is produced by the same code as `GET /api/leaderboard` (no constraints) and
+`GET /api/configurations`, so they agree:
 - `leaderboard.json`: every model's best configuration and every configuration's point;
-- `models/<slug>.json` and `tasks/<slug>.json`: the same, filtered to one model or one task;
+- `configurations.json`: every configuration's full row (what the web app ranks under constraints);
+- `models/<slug>.json` and `tasks/<slug>.json`: the leaderboard filtered to one model or one task;
 - `index.json`: schema version, generation time, and the list of those files.
+
+`export_site` writes the built web app with that export under `data/`: one folder any static host
+serves (phase A: no server, no live pages), the app switched to static mode in its `index.html`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
 from psycopg import AsyncConnection
 
-from llem_api.leaderboard import SCHEMA_VERSION, Constraints, Filters, build, fetch_configs
+from llem_api.leaderboard import (
+    SCHEMA_VERSION,
+    Configurations,
+    Constraints,
+    Filters,
+    build,
+    configurations,
+    fetch_configs,
+    fetch_unmeasured,
+)
+
+SITE_DATA = "data"
+# what the built index.html says (served by the API), and what the static site says instead
+API_MODE = ('<meta name="llem-mode" content="api" />', '<base href="/" />')
+STATIC_MODE = ('<meta name="llem-mode" content="static" />', "")
+
+
+class ExportError(Exception):
+    """The export cannot be written (no built web app, a stale build)."""
 
 
 def slug(name: str) -> str:
@@ -35,6 +60,15 @@ async def export_leaderboard(conn: AsyncConnection, out: Path) -> list[Path]:
         return relative
 
     write("leaderboard.json", build(configs, Filters(), none))
+    write(
+        "configurations.json",
+        Configurations(
+            schema_version=SCHEMA_VERSION,
+            filters=Filters(),
+            configurations=configurations(configs),
+            unmeasured=await fetch_unmeasured(conn, Filters()),
+        ),
+    )
     models = sorted({c["model"] for c in configs})
     tasks = sorted({c["task"] for c in configs if c["task"]})
     model_files = {
@@ -55,8 +89,37 @@ async def export_leaderboard(conn: AsyncConnection, out: Path) -> list[Path]:
             "schema_version": SCHEMA_VERSION,
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "leaderboard": "leaderboard.json",
+            "configurations": "configurations.json",
             "models": [{"model": m, "file": f} for m, f in model_files.items()],
             "tasks": [{"task": t, "file": f} for t, f in task_files.items()],
         },
     )
     return written
+
+
+def static_index(html: str) -> str:
+    """The built app's index.html switched to static mode (relative URLs, no API)."""
+    for marker in API_MODE:
+        if marker not in html:
+            raise ExportError(f"the built index.html lacks {marker!r}: rebuild the web app (make web)")
+    for api, static in zip(API_MODE, STATIC_MODE, strict=True):
+        html = html.replace(api, static)
+    return html
+
+
+async def export_site(conn: AsyncConnection, web_dist: Path, out: Path) -> list[Path]:
+    """The built web app (`web_dist`) plus the leaderboard export under `out/data/`."""
+    if not (web_dist / "index.html").is_file():
+        raise ExportError(f"{web_dist / 'index.html'} is missing: build the web app first (make web)")
+    await asyncio.to_thread(_copy_app, web_dist, out)
+    return [out / "index.html", *await export_leaderboard(conn, out / SITE_DATA)]
+
+
+def _copy_app(web_dist: Path, out: Path) -> None:
+    html = static_index((web_dist / "index.html").read_text())
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(web_dist, out, dirs_exist_ok=True)
+    (out / "index.html").write_text(html)
+    data = out / SITE_DATA
+    if data.exists():
+        shutil.rmtree(data)  # a model or task gone from the database must not linger

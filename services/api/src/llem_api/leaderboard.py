@@ -19,6 +19,7 @@ import msgspec
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from llem_schemas.measurement import QualityFlagCode
 from llem_schemas.stats import interval_stats
 
 Percentile = Literal["p50", "p90", "p95", "p99"]
@@ -48,6 +49,19 @@ class Interval(msgspec.Struct, kw_only=True):
     ci95_high: float | None
 
 
+class Percentiles(msgspec.Struct, kw_only=True):
+    """A latency at each percentile the leaderboard offers, in ms; null where it was not measured."""
+
+    p50: float | None
+    p90: float | None
+    p95: float | None
+    p99: float | None
+
+    def at(self, percentile: Percentile) -> float | None:
+        value: float | None = getattr(self, percentile)
+        return value
+
+
 class ConfigRow(msgspec.Struct, kw_only=True):
     config_id: str
     model: str
@@ -68,9 +82,9 @@ class ConfigRow(msgspec.Struct, kw_only=True):
     energy_j: float | None
     active_energy_j: float | None
     idle_energy_j: float | None
-    ttft_ms: dict[str, float | None]
-    itl_ms: dict[str, float | None]
-    quality_flags: list[str]
+    ttft_ms: Percentiles
+    itl_ms: Percentiles
+    quality_flags: list[QualityFlagCode]
     run_ids: list[str]
 
 
@@ -92,6 +106,23 @@ class Leaderboard(msgspec.Struct, kw_only=True):
     points: list[ParetoPoint]
 
 
+class Unmeasured(msgspec.Struct, kw_only=True):
+    """Completed runs left out of the leaderboard because their energy was not measured."""
+
+    runs: int
+    meters: list[str] = msgspec.field(default_factory=list)
+
+
+class Configurations(msgspec.Struct, kw_only=True):
+    """Every configuration matching the filters, with no constraint applied: what a client needs to
+    choose the best per model under any constraint itself (the web app does, also as a static site)."""
+
+    schema_version: int
+    filters: Filters
+    configurations: list[ConfigRow]
+    unmeasured: Unmeasured
+
+
 SCHEMA_VERSION = 1
 _PCTS = ("p50", "p90", "p95", "p99")
 
@@ -99,7 +130,14 @@ _PCTS = ("p50", "p90", "p95", "p99")
 # be skipped) and collects the J/token of every run for the interval; the text fields are the same
 # for every run of a configuration (min() only picks one deterministically). Per-run figures are
 # migration 0007's generated columns: no jsonb is read but the small quality_flags array.
-_QUERY = """
+_COUNTED = "status = 'completed' AND NOT superseded"
+_FILTERS = """(%(task)s::text IS NULL OR prompt_set = %(task)s)
+      AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)
+      AND (%(gpu)s::text IS NULL OR gpu_name = %(gpu)s)
+      AND (%(backend)s::text IS NULL OR backend = %(backend)s)
+      AND (%(pool)s::text IS NULL OR pool = %(pool)s)
+      AND (%(precision)s::text IS NULL OR precision = %(precision)s)"""
+_QUERY = f"""
 WITH r AS (
     SELECT run_id::text AS run_id, COALESCE(config_id, run_id::text) AS config_id,
            COALESCE(model_name, model) AS model, prompt_set AS task, gpu_name AS gpu, gpu_count, backend, pool,
@@ -108,13 +146,7 @@ WITH r AS (
            ttft_p99_ms, itl_p50_ms, itl_p90_ms, itl_p95_ms, itl_p99_ms,
            (SELECT string_agg(f->>'code', ',') FROM jsonb_array_elements(quality_flags) f) AS flags
     FROM runs
-    WHERE status = 'completed' AND NOT superseded AND energy_per_output_token_j IS NOT NULL
-      AND (%(task)s::text IS NULL OR prompt_set = %(task)s)
-      AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)
-      AND (%(gpu)s::text IS NULL OR gpu_name = %(gpu)s)
-      AND (%(backend)s::text IS NULL OR backend = %(backend)s)
-      AND (%(pool)s::text IS NULL OR pool = %(pool)s)
-      AND (%(precision)s::text IS NULL OR precision = %(precision)s)
+    WHERE {_COUNTED} AND energy_per_output_token_j IS NOT NULL AND {_FILTERS}
 )
 SELECT config_id, min(model) AS model, min(task) AS task, min(gpu) AS gpu, min(gpu_count) AS gpu_count,
        min(backend) AS backend, min(pool) AS pool, min(precision) AS precision,
@@ -135,6 +167,25 @@ async def fetch_configs(conn: AsyncConnection, filters: Filters) -> list[dict[st
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_QUERY, msgspec.structs.asdict(filters), binary=True)  # binary: 2x faster rows
         return list(await cur.fetchall())
+
+
+_UNMEASURED = f"""
+SELECT COALESCE(meter, 'unknown') AS meter, count(*) AS runs FROM runs
+WHERE {_COUNTED} AND energy_per_output_token_j IS NULL AND {_FILTERS}
+GROUP BY 1 ORDER BY 1
+"""
+
+
+async def fetch_unmeasured(conn: AsyncConnection, filters: Filters) -> Unmeasured:
+    """How many completed runs matching `filters` have no measured energy, and by which meters."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_UNMEASURED, msgspec.structs.asdict(filters))
+        rows = await cur.fetchall()
+    return Unmeasured(runs=sum(int(r["runs"]) for r in rows), meters=[r["meter"] for r in rows])
+
+
+def _percentiles(row: dict[str, Any], metric: str) -> Percentiles:
+    return Percentiles(**{p: row[f"{metric}_{p}_ms"] for p in _PCTS})
 
 
 def _config(row: dict[str, Any]) -> ConfigRow:
@@ -165,17 +216,17 @@ def _config(row: dict[str, Any]) -> ConfigRow:
         energy_j=energy_j,
         active_energy_j=active_j,
         idle_energy_j=energy_j - active_j if energy_j is not None and active_j is not None else None,
-        ttft_ms={p: row[f"ttft_{p}_ms"] for p in _PCTS},
-        itl_ms={p: row[f"itl_{p}_ms"] for p in _PCTS},
-        quality_flags=sorted(set(row["flags"].split(","))) if row["flags"] else [],
+        ttft_ms=_percentiles(row, "ttft"),
+        itl_ms=_percentiles(row, "itl"),
+        quality_flags=sorted({QualityFlagCode(c) for c in row["flags"].split(",")}) if row["flags"] else [],
         run_ids=sorted(row["run_ids"]),
     )
 
 
 def _meets(row: ConfigRow, c: Constraints) -> bool:
     checks = (
-        (c.max_itl_ms, row.itl_ms.get(c.itl_percentile)),
-        (c.max_ttft_ms, row.ttft_ms.get(c.ttft_percentile)),
+        (c.max_itl_ms, row.itl_ms.at(c.itl_percentile)),
+        (c.max_ttft_ms, row.ttft_ms.at(c.ttft_percentile)),
         (c.max_power_w, row.avg_power_w),
     )
     # a limit on a value that was not measured cannot be shown to hold: the configuration fails it
@@ -209,11 +260,15 @@ def _mark_pareto(points: list[ParetoPoint]) -> None:
         i = j
 
 
+def configurations(rows: list[dict[str, Any]]) -> list[ConfigRow]:
+    """`fetch_configs` rows as configurations, in config id order."""
+    return [_config(row) for row in sorted(rows, key=lambda r: str(r["config_id"]))]
+
+
 def build(configs: list[dict[str, Any]], filters: Filters, constraints: Constraints) -> Leaderboard:
     """The leaderboard from `fetch_configs` rows (any subset of them: the export filters in Python)."""
     by_model: dict[str, list[ConfigRow]] = defaultdict(list)
-    for row in sorted(configs, key=lambda r: str(r["config_id"])):
-        config = _config(row)
+    for config in configurations(configs):
         by_model[config.model].append(config)
     best = []
     points: list[ParetoPoint] = []
@@ -227,7 +282,7 @@ def build(configs: list[dict[str, Any]], filters: Filters, constraints: Constrai
                 config_id=r.config_id,
                 model=model,
                 energy_per_output_token_j=r.energy_per_output_token_j,
-                latency_ms=r.itl_ms.get(constraints.itl_percentile),
+                latency_ms=r.itl_ms.at(constraints.itl_percentile),
                 output_tokens_per_s=r.output_tokens_per_s,
                 meets_constraints=_meets(r, constraints),
                 pareto_optimal=False,
@@ -243,3 +298,12 @@ def build(configs: list[dict[str, Any]], filters: Filters, constraints: Constrai
 
 async def leaderboard(conn: AsyncConnection, filters: Filters, constraints: Constraints) -> Leaderboard:
     return build(await fetch_configs(conn, filters), filters, constraints)
+
+
+async def all_configurations(conn: AsyncConnection, filters: Filters) -> Configurations:
+    return Configurations(
+        schema_version=SCHEMA_VERSION,
+        filters=filters,
+        configurations=configurations(await fetch_configs(conn, filters)),
+        unmeasured=await fetch_unmeasured(conn, filters),
+    )

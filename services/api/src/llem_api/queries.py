@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -13,6 +13,8 @@ from psycopg.rows import dict_row
 from llem_api.dto import (
     CampaignDetail,
     CampaignOut,
+    CampaignPage,
+    CampaignProgressOut,
     JobOut,
     RequestOut,
     RequestPage,
@@ -23,7 +25,9 @@ from llem_api.dto import (
     SeriesPoint,
     TimeSeries,
 )
-from llem_api.errors import BadRequest, NotFound
+from llem_api.errors import NotFound
+from llem_schemas.jobs import JobSpec
+from llem_schemas.measurement import GpuInfo, HostFingerprint, QualityFlag, RepetitionResult, RunSummary
 
 _RUN_COLUMNS = (
     "run_id, job_id, campaign_id, runner_id, attempt, status, superseded, started_at, ended_at, backend, model, meter,"
@@ -32,12 +36,21 @@ _RUN_COLUMNS = (
 )
 
 
-RUN_SORTS = {
-    "started_at": "started_at",
-    "energy_per_output_token_j": "energy_per_output_token_j",
-    "output_tokens_per_s": "output_tokens_per_s",
-    "energy_j": "energy_j",
-}
+RunSort = Literal[
+    "started_at",
+    "-started_at",
+    "energy_per_output_token_j",
+    "-energy_per_output_token_j",
+    "output_tokens_per_s",
+    "-output_tokens_per_s",
+    "energy_j",
+    "-energy_j",
+]
+RUN_SORTS = {key.removeprefix("-") for key in get_args(RunSort)}  # the columns one may sort by
+
+
+def _run(row: dict[str, Any]) -> RunOut:
+    return RunOut(**{**row, "quality_flags": [QualityFlag.model_validate(f) for f in row["quality_flags"]]})
 
 
 async def list_runs(
@@ -48,15 +61,12 @@ async def list_runs(
     model: str | None = None,
     status: str | None = None,
     include_superseded: bool = True,
-    sort: str = "-started_at",
+    sort: RunSort = "-started_at",
 ) -> RunPage:
-    """`sort`: a key of RUN_SORTS, `-` first for descending; nulls last either way; run id breaks ties."""
+    """`sort`: a column, `-` first for descending; nulls last either way; run id breaks ties."""
     key = sort.removeprefix("-")
-    if key not in RUN_SORTS:
-        raise BadRequest(
-            f"sort: unknown key {key!r}; use one of {sorted(RUN_SORTS)} (prefix - for descending)"
-        )
-    order = f"{RUN_SORTS[key]} {'DESC' if sort.startswith('-') else 'ASC'} NULLS LAST, run_id"
+    assert key in RUN_SORTS  # the handler's Literal refuses anything else with a 400
+    order = f"{key} {'DESC' if sort.startswith('-') else 'ASC'} NULLS LAST, run_id"
     where = (
         "(%(campaign_id)s::uuid IS NULL OR campaign_id = %(campaign_id)s)"
         " AND (%(model)s::text IS NULL OR COALESCE(model_name, model) = %(model)s)"
@@ -80,7 +90,7 @@ async def list_runs(
         await cur.execute(f"SELECT count(*) AS n FROM runs WHERE {where}", params)
         total = await cur.fetchone()
     return RunPage(
-        items=[RunOut(**row) for row in rows],
+        items=[_run(row) for row in rows],
         total=int(total["n"]) if total else 0,
         limit=limit,
         offset=offset,
@@ -113,7 +123,13 @@ async def run_detail(conn: AsyncConnection, run_id: UUID) -> RunDetail:
         " ORDER BY repetition",
         run_id,
     )
-    return RunDetail(run=RunOut(**row), job=job, fingerprint=fingerprint, summary=summary, repetitions=reps)
+    return RunDetail(
+        run=_run(row),
+        job=JobSpec.model_validate(job) if job is not None else None,
+        fingerprint=HostFingerprint.model_validate(fingerprint) if fingerprint is not None else None,
+        summary=RunSummary.model_validate(summary) if summary is not None else None,
+        repetitions=[RepetitionResult.model_validate(r) for r in reps],
+    )
 
 
 # A run's samples lie between its start and its end (runner clock both); the margin only keeps a
@@ -140,7 +156,7 @@ async def run_timeseries(conn: AsyncConnection, run_id: UUID, bucket_s: float) -
     rows = await _all(
         conn,
         "SELECT time_bucket(make_interval(secs => %s), sampled_at) AS bucket, gpu_index,"
-        " avg(power_w) AS power_w, max(energy_counter_j) AS energy_counter_j, avg(temperature_c) AS temperature_c,"
+        " avg(power_w) AS power_w, max(power_w) AS power_max_w, max(energy_counter_j) AS energy_counter_j, avg(temperature_c) AS temperature_c,"
         " avg(sm_clock_mhz) AS sm_clock_mhz, avg(memory_clock_mhz) AS memory_clock_mhz,"
         " avg(gpu_utilization_pct) AS gpu_utilization_pct, count(*) AS samples"
         " FROM metric_samples WHERE run_id = %s AND sampled_at BETWEEN %s AND %s"
@@ -170,14 +186,24 @@ async def run_requests(conn: AsyncConnection, run_id: UUID) -> RequestPage:
 _CAMPAIGN_COLUMNS = "campaign_id, name, description, job_count, status, submitted_at, cancelled_at, progress"
 
 
-async def list_campaigns(conn: AsyncConnection, limit: int, offset: int) -> list[CampaignOut]:
+def _campaign(row: dict[str, Any]) -> CampaignOut:
+    progress = row["progress"]
+    return CampaignOut(
+        **{**row, "progress": CampaignProgressOut.model_validate(progress) if progress is not None else None}
+    )
+
+
+async def list_campaigns(conn: AsyncConnection, limit: int, offset: int) -> CampaignPage:
     rows = await _all(
         conn,
         f"SELECT {_CAMPAIGN_COLUMNS} FROM campaigns ORDER BY submitted_at DESC, campaign_id LIMIT %s OFFSET %s",
         limit,
         offset,
     )
-    return [CampaignOut(**r) for r in rows]
+    total = await _one(conn, "SELECT count(*) AS n FROM campaigns")
+    return CampaignPage(
+        items=[_campaign(r) for r in rows], total=int(total["n"]) if total else 0, limit=limit, offset=offset
+    )
 
 
 async def campaign_detail(conn: AsyncConnection, campaign_id: UUID) -> CampaignDetail:
@@ -190,7 +216,7 @@ async def campaign_detail(conn: AsyncConnection, campaign_id: UUID) -> CampaignD
         " WHERE campaign_id = %s ORDER BY queued_at, job_id",
         campaign_id,
     )
-    return CampaignDetail(campaign=CampaignOut(**row), jobs=[JobOut(**j) for j in jobs])
+    return CampaignDetail(campaign=_campaign(row), jobs=[JobOut(**j) for j in jobs])
 
 
 async def list_runners(conn: AsyncConnection) -> list[RunnerOut]:
@@ -201,7 +227,7 @@ async def list_runners(conn: AsyncConnection) -> list[RunnerOut]:
         " llem_version, last_seen_at > now() - make_interval(secs => 3 * heartbeat_interval_s) AS alive"
         " FROM runners ORDER BY runner_id",
     )
-    return [RunnerOut(**r) for r in rows]
+    return [RunnerOut(**{**r, "gpus": [GpuInfo.model_validate(g) for g in r["gpus"]]}) for r in rows]
 
 
 CSV_TABLES = {

@@ -24,6 +24,11 @@ class ApiSettings(BaseSettings):
         default=None,
         description="Serve this directory (a `llem export` output) at /export/, as static files.",
     )
+    web_dir: Path | None = Field(
+        default=None,
+        description="Serve this built web app (web/dist) at /, client-side routes falling back to index.html.",
+    )
+    gzip_minimum_bytes: int = Field(default=500, ge=1, description="Smallest body that is gzip-compressed.")
     leaderboard_cache_entries: int = Field(
         default=256,
         ge=0,
