@@ -4,14 +4,15 @@ UV := $(shell scripts/ensure-uv.sh)
 SYNC := --locked --all-packages --extra tiny-model
 RUN := $(UV) run $(SYNC)
 
-.PHONY: help install infra test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live bench-api
+.PHONY: help install infra web web-install test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live bench-api bench-web
 
 help:
 	@echo "make demo       start the local stack and run examples/demo.yaml"
 	@echo "make demo-down  stop the local stack"
 	@echo "make test       install everything, lint, type-check and run the test suite"
-	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI)"
-	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live, bench-api   benchmarks (results in bench/results)"
+	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI), the API's OpenAPI document and the web app's API types"
+	@echo "make web        build the web app (web/dist), served by llem-api at /"
+	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live, bench-api, bench-web   benchmarks (results in bench/results)"
 
 # Offline first: this machine's package index sends no cache headers, so an online sync revalidates
 # llama-cpp-python's sdist and rebuilds it (5 minutes) even when the built wheel is in uv's cache.
@@ -21,6 +22,13 @@ install:
 infra:
 	scripts/install-timescaledb.sh
 
+# Node.js + npm ci + Debian's Chromium for the browser tests
+web-install:
+	scripts/install-web.sh
+
+web: web-install
+	cd web && npm run build
+
 lint: install
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
@@ -28,18 +36,22 @@ lint: install
 typecheck: install
 	$(RUN) mypy
 
-schemas: install
+schemas: install web-install
 	$(RUN) llem-schemas docs
+	$(RUN) llem-api openapi
+	cd web && npm run gen:api
 
-test: install infra
+test: install infra web-install
 	$(RUN) llem-schemas docs --check
 	$(RUN) llem-api openapi --check
+	cd web && npm run check:api
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	cd web && npm run typecheck && npm test && npm run build
 	$(RUN) pytest
 
-demo: install infra
+demo: install infra web
 	$(RUN) llem demo
 
 demo-down: install
@@ -63,3 +75,6 @@ bench-live: install infra
 # BENCH_API_DATA=DIR keeps the seeded database (10,000 runs, 10 M samples, ~3 min to seed) for the next run
 bench-api: install infra
 	$(RUN) python bench/bench_api.py $(if $(BENCH_API_DATA),--data $(BENCH_API_DATA))
+
+bench-web: install infra web
+	$(RUN) python bench/bench_web.py

@@ -21,6 +21,7 @@ from llem_api.leaderboard import ParetoPoint, _mark_pareto
 from llem_api.settings import ApiSettings
 from llem_schemas import JobSpec
 from llem_schemas.base import Event
+from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import QualityFlagCode
 from llem_schemas.subjects import Layout
 from tests import events
@@ -46,7 +47,13 @@ def _seed() -> list[Event]:
         *_run(a2, 0.30, 120, 80),
         *_run(a3, 0.30, 90, 120),  # ties a2 on energy, faster: wins the tie
         *_run(b1, 0.20, 30, 200, power_w=500, flags=(QualityFlagCode.THROTTLED,)),
-        *_run(b2, 0.25, 30, 150, power_w=300),
+        *_run(
+            b2.model_copy(update={"protocol": MeasurementProtocol(power_limit_w=250)}),
+            0.25,
+            30,
+            150,
+            power_w=300,
+        ),
         *_run(ghost, 0.01, 10, 900),  # attempt 1 of a job that was taken over: superseded
         events.started(ghost, 2),
         events.started(unmetered, 1),  # completed with meter "none": no energy, not on the board
@@ -106,6 +113,9 @@ async def test_leaderboard_semantics_and_the_export_agree(
         assert set(by_id) == {cfg[n] for n in ("a1", "a2", "a3", "b1", "b2")}, "every counted configuration"
         assert by_id[cfg["a1"]] == next(r for r in (await board(max_itl_ms=50))["best"] if r["model"] == "A")
         assert api_configs["unmeasured"] == {"runs": 1, "meters": ["none"]}, "C's run: no energy measured"
+        assert (by_id[cfg["b2"]]["power_limit_w"], by_id[cfg["b1"]]["power_limit_w"]) == (250, None), (
+            "the cap"
+        )
         only_b = (await client.get("/api/configurations", params={"model": "B"})).json()
         assert {c["model"] for c in only_b["configurations"]} == {"B"} and only_b["unmeasured"]["runs"] == 0
     async with await psycopg.AsyncConnection.connect(database_url) as conn:

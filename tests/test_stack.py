@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +48,14 @@ def test_demo_runs_the_demo_campaign_and_the_stack_is_idempotent(data_dir: Path)
     status = _llem("campaign", "status", cid, "--nats", nats_url)
     assert status.returncode == 0, status.stderr
     assert "completed=4" in status.stdout, "the scheduler of the stack tracked every job to its end"
+    api = f"http://127.0.0.1:{state['api_port']}"
+    assert f"Web app   {api}/" in demo.stdout, "make test builds web/dist before the tests"
+    with urllib.request.urlopen(f"{api}/") as page:
+        assert b'<div id="root">' in page.read(), "the stack's API serves the web app"
+    with urllib.request.urlopen(f"{api}/api/configurations") as resp:
+        board = json.load(resp)
+    # without GPU or RAPL (as here) the runs have no energy: the leaderboard's data says why it is empty
+    assert board["configurations"] or board["unmeasured"] == {"runs": 4, "meters": ["none"]}
     again = _llem("stack", "up", "--data-dir", str(data_dir))
     assert again.returncode == 0, again.stderr
     assert json.loads((data_dir / "stack.json").read_text()) == state, (

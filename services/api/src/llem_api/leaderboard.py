@@ -73,6 +73,7 @@ class ConfigRow(msgspec.Struct, kw_only=True):
     pool: str | None
     concurrency: int | None
     batch_size: int | None
+    power_limit_w: float | None  # per GPU, set by the runs; null: left as the runner found it
     runs: int
     energy_per_output_token_j: float
     energy_per_output_token_j_interval: Interval | None
@@ -141,7 +142,7 @@ _QUERY = f"""
 WITH r AS (
     SELECT run_id::text AS run_id, COALESCE(config_id, run_id::text) AS config_id,
            COALESCE(model_name, model) AS model, prompt_set AS task, gpu_name AS gpu, gpu_count, backend, pool,
-           precision, concurrency, batch_size, energy_per_output_token_j, output_tokens_per_s, energy_j,
+           precision, concurrency, batch_size, power_limit_w, energy_per_output_token_j, output_tokens_per_s, energy_j,
            energy_per_request_j, avg_power_w, active_energy_j, ttft_p50_ms, ttft_p90_ms, ttft_p95_ms,
            ttft_p99_ms, itl_p50_ms, itl_p90_ms, itl_p95_ms, itl_p99_ms,
            (SELECT string_agg(f->>'code', ',') FROM jsonb_array_elements(quality_flags) f) AS flags
@@ -150,7 +151,7 @@ WITH r AS (
 )
 SELECT config_id, min(model) AS model, min(task) AS task, min(gpu) AS gpu, min(gpu_count) AS gpu_count,
        min(backend) AS backend, min(pool) AS pool, min(precision) AS precision,
-       min(concurrency) AS concurrency, min(batch_size) AS batch_size,
+       min(concurrency) AS concurrency, min(batch_size) AS batch_size, min(power_limit_w) AS power_limit_w,
        array_agg(energy_per_output_token_j) AS energies, avg(energy_per_request_j) AS energy_per_request_j,
        avg(output_tokens_per_s) AS output_tokens_per_s, avg(avg_power_w) AS avg_power_w,
        avg(energy_j) AS energy_j, avg(active_energy_j) AS active_energy_j,
@@ -203,6 +204,7 @@ def _config(row: dict[str, Any]) -> ConfigRow:
         pool=row["pool"],
         concurrency=row["concurrency"],
         batch_size=row["batch_size"],
+        power_limit_w=row["power_limit_w"],
         runs=len(energies),
         energy_per_output_token_j=statistics.fmean(energies),
         energy_per_output_token_j_interval=Interval(

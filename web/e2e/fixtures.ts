@@ -1,0 +1,69 @@
+/** What the browser tests share: the seeded facts, the API's own answers, axe, screenshots. */
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page } from "@playwright/test";
+import { readFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { components } from "../src/api/schema";
+
+export type Leaderboard = components["schemas"]["Leaderboard"];
+export type Configurations = components["schemas"]["Configurations"];
+
+export interface Facts {
+  campaign_id: string;
+  showcase_run_id: string;
+  showcase_samples: number;
+  unmetered_run_id: string;
+  models: string[];
+  configs: Record<string, string>;
+  deadline: { max_itl_ms: number; model: string; without: string; with: string };
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the browser tests through tests/test_web.py (make test)`);
+  return value;
+}
+
+export const facts: Facts = JSON.parse(readFileSync(required("LLEM_FACTS"), "utf8")) as Facts;
+export const apiUrl = required("LLEM_API_URL");
+export const siteUrl = required("LLEM_SITE_URL");
+
+export async function apiJson<T>(path: string): Promise<T> {
+  const response = await fetch(new URL(path, apiUrl));
+  expect(response.status, `${path} answered`).toBe(200);
+  return (await response.json()) as T;
+}
+
+/** model -> config id of the best rows, from the API or from the page's table. */
+export function bestOf(board: Leaderboard): Record<string, string> {
+  return Object.fromEntries(board.best.map((r) => [r.model, r.config_id]));
+}
+
+export async function bestOnPage(page: Page): Promise<Record<string, string>> {
+  const rows = page.locator("table.board tbody tr");
+  const out: Record<string, string> = {};
+  for (const row of await rows.all()) {
+    const model = (await row.locator(".model-name").textContent()) ?? "";
+    out[model] = (await row.getAttribute("data-config")) ?? "";
+  }
+  return out;
+}
+
+/** Wait until the leaderboard has rendered after a change (it bumps body[data-board-version]). */
+export async function boardVersion(page: Page): Promise<number> {
+  return Number(await page.locator("body").getAttribute("data-board-version"));
+}
+
+export async function noSeriousAxeViolations(page: Page, what: string): Promise<void> {
+  const results = await new AxeBuilder({ page }).analyze();
+  const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  const report = serious.map((v) => `${v.id} (${v.impact}): ${v.help} -> ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")}`);
+  expect(report, `axe on ${what}`).toEqual([]);
+}
+
+/** Screenshots for the README, taken on every run (web/test-results/screenshots). */
+export async function screenshot(page: Page, name: string, fullPage = false): Promise<void> {
+  const dir = join(import.meta.dirname, "..", "test-results", "screenshots");
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage });
+}

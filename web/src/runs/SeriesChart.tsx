@@ -1,0 +1,102 @@
+/**
+ * One uPlot chart of a per-GPU metric over a run, with the steady-state window and the repetitions
+ * shaded behind the lines. Created once per data set and kept in a ref (uPlot's own advice), resized
+ * in place; what was shaded is recorded on the element (`data-bands`, canvas pixels) for tests.
+ */
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { cssVar, useThemeVersion } from "../components/theme";
+import type { Band } from "./series";
+
+const GPU_VARS = ["--g0", "--g1", "--g2", "--g3", "--g4", "--g5", "--g6", "--g7"];
+const GPU_FALLBACK = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c6d31", "#444"];
+
+export function gpuColour(i: number): string {
+  return cssVar(GPU_VARS[i % GPU_VARS.length] ?? "--g0", GPU_FALLBACK[i % GPU_FALLBACK.length] ?? "#000");
+}
+
+interface Props {
+  title: string;
+  unit: string;
+  x: number[];
+  series: { label: string; values: (number | null)[] }[];
+  bands: Band[];
+  height?: number;
+  onDrawn?: () => void;
+}
+
+export function SeriesChart({ title, unit, x, series, bands, height = 220, onDrawn }: Props) {
+  const ref = useRef<HTMLDivElement | null>(null);
+  const chart = useRef<uPlot | null>(null);
+  const theme = useThemeVersion();
+  const drawnRef = useRef(onDrawn);
+  drawnRef.current = onDrawn;
+
+  useEffect(() => {
+    const target = ref.current;
+    if (!target) return;
+    const ink = cssVar("--ink", "#111");
+    const grid = cssVar("--grid", "#ddd");
+    const steady = cssVar("--band-steady", "rgba(11,110,79,0.16)");
+    const repA = cssVar("--band-rep-a", "rgba(100,100,100,0.08)");
+    const repB = cssVar("--band-rep-b", "rgba(100,100,100,0.16)");
+    const shade = (u: uPlot) => {
+      const { top, height: h, left, width } = u.bbox;
+      const drawn: { label: string; kind: string; x0: number; x1: number; top: number; height: number }[] = [];
+      bands.forEach((band, i) => {
+        const x0 = Math.max(left, u.valToPos(band.start, "x", true));
+        const x1 = Math.min(left + width, u.valToPos(band.end, "x", true));
+        if (!(x1 > x0)) return;
+        u.ctx.fillStyle = band.kind === "steady" ? steady : i % 2 ? repB : repA;
+        u.ctx.fillRect(x0, band.kind === "steady" ? top : top + h * 0.5, x1 - x0, band.kind === "steady" ? h : h * 0.5);
+        drawn.push({ label: band.label, kind: band.kind, x0, x1, top, height: h });
+      });
+      target.dataset.bands = JSON.stringify(drawn);
+    };
+    const axis = { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const opts: uPlot.Options = {
+      width: target.clientWidth || 600,
+      height,
+      scales: { x: { time: true } },
+      series: [
+        { label: "time (UTC)" },
+        ...series.map((s, i) => ({
+          label: s.label,
+          stroke: gpuColour(i),
+          width: 1.5,
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} ${unit}`),
+        })),
+      ],
+      axes: [axis, { ...axis, label: unit, size: 60 }],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false } },
+      hooks: {
+        drawClear: [shade],
+        draw: [() => drawnRef.current?.()],
+      },
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
+    };
+    const u = new uPlot(opts, [x, ...series.map((s) => s.values)], target);
+    chart.current = u;
+    target.dataset.samples = String(series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0));
+    const observer = new ResizeObserver(([entry]) => {
+      const w = Math.floor(entry?.contentRect.width ?? 0);
+      if (w > 0 && w !== u.width) u.setSize({ width: w, height });
+    });
+    observer.observe(target);
+    return () => {
+      observer.disconnect();
+      u.destroy();
+      chart.current = null;
+    };
+  }, [x, series, bands, unit, height, theme]);
+
+  return (
+    <figure className="series">
+      <figcaption>{title}</figcaption>
+      <div ref={ref} className="uplot-host" role="img" aria-label={`${title} over the run, per GPU`} />
+    </figure>
+  );
+}
