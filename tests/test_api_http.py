@@ -5,6 +5,7 @@ the built app at / with client-side routes falling back to index.html, and cache
 from __future__ import annotations
 
 import gzip
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,12 @@ from nats.js import JetStreamContext
 
 from llem_api.app import create_app
 from llem_api.cache import RunsCache
+from llem_api.export import ExportError, static_index
 from llem_api.http import accepts_gzip, matches
 from llem_api.settings import ApiSettings
 from llem_schemas.subjects import Layout
 from tests import events
+from tests.processes import BIN
 from tests.seeding import ingest
 from tests.waiting import wait_for
 
@@ -149,3 +152,33 @@ async def test_the_web_app_is_served_at_the_root_with_client_side_routes(client:
     assert unknown_api.status_code == 404 and unknown_api.headers["content-type"].startswith(
         "application/problem+json"
     ), "no index.html under /api/"
+
+
+def test_the_static_site_switches_the_built_index_to_static_mode() -> None:
+    built = '<head><base href="/" /><meta name="llem-mode" content="api" /></head>'
+    static = static_index(built)
+    assert 'content="static"' in static and "<base" not in static, "relative URLs: any folder of any host"
+    with pytest.raises(ExportError, match="rebuild the web app"):
+        static_index("<head></head>")  # a build from before the markers: refused, not half-converted
+
+
+def test_llem_export_site_says_when_the_app_is_not_built(database_url: str, tmp_path: Path) -> None:
+    missing = subprocess.run(
+        [
+            str(BIN / "llem"),
+            "export",
+            "--format",
+            "site",
+            "--out",
+            str(tmp_path / "site"),
+            "--database",
+            database_url,
+            "--web-dir",
+            str(tmp_path / "nothing"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2 and "build the web app first (make web)" in missing.stderr
+    assert not (tmp_path / "site").exists(), "nothing written"

@@ -3,7 +3,6 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
 import { retryDelayMs, shouldRetry } from "./api/client";
-import { applyTheme } from "./components/theme";
 import "./styles.css";
 
 const client = new QueryClient({
@@ -16,13 +15,6 @@ const client = new QueryClient({
     },
   },
 });
-
-try {
-  const theme = window.localStorage.getItem("llem-theme");
-  applyTheme(theme === "light" || theme === "dark" ? theme : "system");
-} catch {
-  // no storage: the system's theme
-}
 
 const root = document.getElementById("root");
 if (root) {

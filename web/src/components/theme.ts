@@ -14,21 +14,24 @@ function stored(): Theme {
   }
 }
 
-export function applyTheme(theme: Theme): void {
-  if (theme === "system") delete document.documentElement.dataset.theme;
-  else document.documentElement.dataset.theme = theme;
-}
+const DARK = "(prefers-color-scheme: dark)";
 
-export function isDark(): boolean {
-  const explicit = document.documentElement.dataset.theme;
-  if (explicit) return explicit === "dark";
-  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
+/** <html data-theme> is always the theme in effect ("system" resolved), so CSS has one dark block. */
+export function applyTheme(theme: Theme): void {
+  const systemDark = window.matchMedia?.(DARK).matches ?? false;
+  document.documentElement.dataset.theme = theme === "system" ? (systemDark ? "dark" : "light") : theme;
 }
 
 export function useTheme(): [Theme, () => void] {
   const [theme, setTheme] = useState<Theme>(stored);
   useEffect(() => {
     applyTheme(theme);
+    const media = window.matchMedia?.(DARK);
+    const follow = () => {
+      applyTheme(theme);
+      window.dispatchEvent(new Event("llem-theme"));
+    };
+    if (theme === "system") media?.addEventListener("change", follow);
     try {
       if (theme === "system") window.localStorage.removeItem(KEY);
       else window.localStorage.setItem(KEY, theme);
@@ -36,6 +39,7 @@ export function useTheme(): [Theme, () => void] {
       // private mode: the choice lasts for this page only
     }
     window.dispatchEvent(new Event("llem-theme"));
+    return () => media?.removeEventListener("change", follow);
   }, [theme]);
   const next = () => setTheme((t) => ORDER[(ORDER.indexOf(t) + 1) % ORDER.length] ?? "system");
   return [theme, next];
@@ -46,13 +50,8 @@ export function useThemeVersion(): number {
   const [version, setVersion] = useState(0);
   useEffect(() => {
     const bump = () => setVersion((v) => v + 1);
-    const media = window.matchMedia?.("(prefers-color-scheme: dark)");
     window.addEventListener("llem-theme", bump);
-    media?.addEventListener("change", bump);
-    return () => {
-      window.removeEventListener("llem-theme", bump);
-      media?.removeEventListener("change", bump);
-    };
+    return () => window.removeEventListener("llem-theme", bump);
   }, []);
   return version;
 }

@@ -17,7 +17,7 @@ from typing import Annotated, TypeVar, cast
 import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery, QueryParameter
 from psycopg_pool import AsyncConnectionPool
 
@@ -57,16 +57,26 @@ async def _cached(
     return Response(value, headers=headers)
 
 
-@get("/api/leaderboard", responses=cacheable(400))
-async def get_leaderboard(
-    request: Request[object, object, State],
-    db: NamedDependency[AsyncConnectionPool],
+def provide_filters(
     task: Name = None,
     model: Name = None,
     gpu: Name = None,
     backend: Name = None,
     precision: Name = None,
     pool: Name = None,
+) -> Filters:
+    """The filters both endpoints take, as query parameters (`task` is the prompt set)."""
+    return Filters(task=task, model=model, gpu=gpu, backend=backend, precision=precision, pool=pool)
+
+
+FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}
+
+
+@get("/api/leaderboard", responses=cacheable(400), dependencies=FILTERS)
+async def get_leaderboard(
+    request: Request[object, object, State],
+    db: NamedDependency[AsyncConnectionPool],
+    filters: NamedDependency[Filters],
     max_itl_ms: Limit = None,
     itl_percentile: FromQuery[Percentile] = "p99",
     max_ttft_ms: Limit = None,
@@ -75,7 +85,6 @@ async def get_leaderboard(
 ) -> Response[Leaderboard]:
     """Per model, the lowest-J/token configuration meeting the constraints; every configuration's
     point for a time-energy Pareto chart (latency = the chosen ITL percentile)."""
-    filters = Filters(task=task, model=model, gpu=gpu, backend=backend, precision=precision, pool=pool)
     constraints = Constraints(
         max_itl_ms=max_itl_ms,
         itl_percentile=itl_percentile,
@@ -91,20 +100,14 @@ async def get_leaderboard(
     return await _cached(request, ("leaderboard", filters, constraints), compute)
 
 
-@get("/api/configurations", responses=cacheable(400))
+@get("/api/configurations", responses=cacheable(400), dependencies=FILTERS)
 async def get_configurations(
     request: Request[object, object, State],
     db: NamedDependency[AsyncConnectionPool],
-    task: Name = None,
-    model: Name = None,
-    gpu: Name = None,
-    backend: Name = None,
-    precision: Name = None,
-    pool: Name = None,
+    filters: NamedDependency[Filters],
 ) -> Response[Configurations]:
     """Every configuration (the leaderboard's unit) matching the filters, with no constraint
     applied, and how many completed runs were left out because their energy was not measured."""
-    filters = Filters(task=task, model=model, gpu=gpu, backend=backend, precision=precision, pool=pool)
 
     async def compute() -> Configurations:
         async with db.connection() as conn:
