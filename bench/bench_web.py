@@ -257,6 +257,7 @@ async def seed(url: str) -> dict[str, Any]:
 
 
 def main() -> int:
+    serve_only = "--serve" in sys.argv[1:]  # seed and serve, for profiling in a browser; Ctrl-C stops
     if not (WEB / "dist" / "index.html").is_file():
         print("web/dist is missing: make web", file=sys.stderr)
         return 2
@@ -284,6 +285,13 @@ def main() -> int:
             if time.monotonic() > deadline or api.poll() is not None:
                 raise RuntimeError(f"llem-api did not start; see {root / 'api.log'}")
             time.sleep(0.2)
+        if serve_only:
+            print(
+                f"serving http://127.0.0.1:{port}/ (long run: /runs/{seeded['long_run']}); Ctrl-C stops",
+                flush=True,
+            )
+            api.wait()
+            return 0
         raw = root / "browser.json"
         browser = subprocess.run(
             [

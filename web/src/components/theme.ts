@@ -1,5 +1,5 @@
 /** Light, dark, or the system's choice; kept in localStorage, applied as <html data-theme>. */
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 
 export type Theme = "system" | "light" | "dark";
 const KEY = "llem-theme";
@@ -56,8 +56,18 @@ export function useThemeVersion(): number {
   return version;
 }
 
-/** A CSS custom property's value (the charts' colours follow the theme). */
-export function cssVar(name: string, fallback: string): string {
-  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-  return value || fallback;
+/**
+ * Custom properties read once per theme, not per draw: reading computed style in a draw forces a
+ * style recalculation in the middle of every update (10 ms per leaderboard change, profiled).
+ */
+export function usePalette<K extends string>(fallbacks: Record<K, string>): Record<K, string> {
+  const version = useThemeVersion();
+  // `fallbacks` is a module constant: the palette changes with the theme only
+  return useMemo(() => {
+    void version; // recomputed when the theme changes
+    const style = getComputedStyle(document.documentElement);
+    const out = {} as Record<K, string>;
+    for (const name of Object.keys(fallbacks) as K[]) out[name] = style.getPropertyValue(name).trim() || fallbacks[name];
+    return out;
+  }, [version, fallbacks]);
 }

@@ -1,5 +1,6 @@
 /** The best configuration per model, as a sortable table. */
-import type { ConfigRow } from "../api/types";
+import { memo, useCallback, useRef } from "react";
+import type { ConfigRow, Percentile } from "../api/types";
 import { Flags } from "../components/FlagBadge";
 import * as fmt from "../format";
 import { MODE } from "../mode";
@@ -8,7 +9,7 @@ import { COLUMNS, gpus, setup } from "./columns";
 
 const TABLE_COLUMNS = COLUMNS.filter((c) => c.inTable !== false);
 import type { Constraints } from "./select";
-import { MAX_COMPARE, type SortKey } from "./urlState";
+import { DEFAULT_VIEW, MAX_COMPARE, type SortKey } from "./urlState";
 
 interface Props {
   rows: ConfigRow[];
@@ -93,8 +94,56 @@ function header(label: string, key: string, c: Constraints): string {
   return label;
 }
 
+interface RowProps {
+  row: ConfigRow;
+  itlPercentile: Percentile;
+  ttftPercentile: Percentile;
+  checked: boolean;
+  disabled: boolean;
+  onToggle: (model: string) => void;
+}
+
+/**
+ * One model's row, keyed by model and memoised: a constraint change re-renders only the rows whose
+ * winner changed, a re-sort only moves them (React reuses them in place).
+ */
+const Row = memo(function Row({ row, itlPercentile, ttftPercentile, checked, disabled, onToggle }: RowProps) {
+  const c = { ...DEFAULT_VIEW.constraints, itlPercentile, ttftPercentile };
+  return (
+    <tr data-config={row.config_id} className={checked ? "compared" : undefined}>
+      <td>
+        <input
+          type="checkbox"
+          aria-label={`Compare ${row.model}`}
+          checked={checked}
+          disabled={disabled}
+          onChange={() => onToggle(row.model)}
+        />
+      </td>
+      {TABLE_COLUMNS.map((col) =>
+        col.key === "model" ? (
+          <th key={col.key} scope="row">
+            <Cell column={col} row={row} c={c} />
+          </th>
+        ) : (
+          <td key={col.key} className={col.numeric ? "num" : undefined} data-col={col.key}>
+            <Cell column={col} row={row} c={c} />
+          </td>
+        ),
+      )}
+    </tr>
+  );
+});
+
 export function BestTable({ rows, constraints, sort, descending, onSort, compare, onCompare }: Props) {
   const full = compare.length >= MAX_COMPARE;
+  // stable across renders, so memoised rows do not re-render for a new callback
+  const latest = useRef({ compare, onCompare });
+  latest.current = { compare, onCompare };
+  const onToggle = useCallback((model: string) => {
+    const { compare: current, onCompare: set } = latest.current;
+    set(current.includes(model) ? current.filter((m) => m !== model) : [...current, model]);
+  }, []);
   return (
     <div className="table-scroll" role="region" aria-label="Table of the best configurations" tabIndex={0}>
       <table className="board">
@@ -136,28 +185,15 @@ export function BestTable({ rows, constraints, sort, descending, onSort, compare
           {rows.map((row) => {
             const checked = compare.includes(row.model);
             return (
-              <tr key={row.config_id} data-config={row.config_id} className={checked ? "compared" : undefined}>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Compare ${row.model}`}
-                    checked={checked}
-                    disabled={!checked && full}
-                    onChange={() => onCompare(checked ? compare.filter((m) => m !== row.model) : [...compare, row.model])}
-                  />
-                </td>
-                {TABLE_COLUMNS.map((col) =>
-                  col.key === "model" ? (
-                    <th key={col.key} scope="row">
-                      <Cell column={col} row={row} c={constraints} />
-                    </th>
-                  ) : (
-                    <td key={col.key} className={col.numeric ? "num" : undefined} data-col={col.key}>
-                      <Cell column={col} row={row} c={constraints} />
-                    </td>
-                  ),
-                )}
-              </tr>
+              <Row
+                key={row.model}
+                row={row}
+                itlPercentile={constraints.itlPercentile}
+                ttftPercentile={constraints.ttftPercentile}
+                checked={checked}
+                disabled={!checked && full}
+                onToggle={onToggle}
+              />
             );
           })}
         </tbody>

@@ -1,5 +1,5 @@
 /** Constraint and filter controls. Every change goes to the URL (the page's only state). */
-import { useEffect, useId, useState } from "react";
+import { useEffect, useId, useMemo, useState } from "react";
 import { PERCENTILES, type ConfigRow, type Percentile } from "../api/types";
 import { significant } from "../format";
 import { at, choices, FILTER_KEYS, type Constraints, type Filters } from "./select";
@@ -94,7 +94,7 @@ export function ConstraintControls({
   onChange: (c: Constraints) => void;
 }) {
   const id = useId();
-  const max = sliderMax(rows, constraints.itlPercentile);
+  const max = useMemo(() => sliderMax(rows, constraints.itlPercentile), [rows, constraints.itlPercentile]);
   const set = (patch: Partial<Constraints>) => onChange({ ...constraints, ...patch });
   const slider = constraints.maxItlMs === null ? max : Math.min(constraints.maxItlMs, max);
   return (
@@ -164,11 +164,12 @@ export function FilterControls({
   onChange: (f: Filters) => void;
 }) {
   const id = useId();
+  const menus = useMemo(() => Object.fromEntries(FILTER_KEYS.map((key) => [key, choices(rows, key)])), [rows]);
   return (
     <fieldset className="controls filters">
       <legend>Filters</legend>
       {FILTER_KEYS.map((key) => {
-        const options = choices(rows, key);
+        const options = menus[key] ?? [];
         const value = filters[key];
         return (
           <div className="control" key={key}>

@@ -17,7 +17,7 @@ import { save, toCsv, records } from "./download";
 import { chartPng, ParetoChart } from "./ParetoChart";
 import { buildBoard } from "./select";
 import { sortRows } from "./sorting";
-import { apiQuery, DEFAULT_VIEW, parseView, serializeView, type BoardView } from "./urlState";
+import { apiQuery, DEFAULT_VIEW, parseView, serializeView, TABLE_ROWS, type BoardView } from "./urlState";
 
 function mark(name: string): void {
   performance.mark(name);
@@ -121,8 +121,9 @@ function Board({ data, view, ignored, setView }: { data: Configurations; view: B
             {sorted.length === 0 ? (
               <p className="notice">No configuration meets the constraints. Loosen them; the chart shows every configuration.</p>
             ) : (
+              <>
               <BestTable
-                rows={sorted}
+                rows={view.allRows ? sorted : sorted.slice(0, TABLE_ROWS)}
                 constraints={view.constraints}
                 sort={view.sort}
                 descending={view.descending}
@@ -130,6 +131,15 @@ function Board({ data, view, ignored, setView }: { data: Configurations; view: B
                 compare={view.compare}
                 onCompare={(compare) => setView({ ...view, compare })}
               />
+              {sorted.length > TABLE_ROWS ? (
+                <p className="more">
+                  {view.allRows ? `All ${sorted.length} models shown. ` : `The first ${TABLE_ROWS} of ${sorted.length} models, in this order. `}
+                  <button type="button" onClick={() => setView({ ...view, allRows: !view.allRows })}>
+                    {view.allRows ? `Show the first ${TABLE_ROWS}` : `Show all ${sorted.length}`}
+                  </button>
+                </p>
+              ) : null}
+              </>
             )}
           </section>
           <ComparePanel

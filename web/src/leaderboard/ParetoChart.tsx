@@ -6,14 +6,25 @@
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
 import type { ConfigRow } from "../api/types";
-import { cssVar, useThemeVersion } from "../components/theme";
+import { usePalette } from "../components/theme";
 import { makeScale, type Scale } from "../components/scale";
 import * as fmt from "../format";
 import { setup } from "./columns";
 import type { Constraints, Point } from "./select";
 
 const MARGIN = { top: 16, right: 16, bottom: 44, left: 64 };
-const COMPARE_VARS = ["--c1", "--c2", "--c3", "--c4"];
+const COLOURS = {
+  "--ink": "#111",
+  "--muted": "#666",
+  "--grid": "#ddd",
+  "--accent": "#0b6e4f",
+  "--miss": "#999",
+  "--frontier": "rgba(85,93,105,0.45)",
+  "--c1": "#d55e00",
+  "--c2": "#0072b2",
+  "--c3": "#cc79a7",
+  "--c4": "#e69f00",
+};
 
 interface Props {
   points: Point[];
@@ -52,7 +63,7 @@ function describe(p: Point, c: Constraints): string {
 export function ParetoChart({ points, constraints, compare, logScale, onOpen }: Props) {
   const [wrapRef, width] = useWidth();
   const canvasRef = useRef<HTMLCanvasElement | null>(null);
-  const theme = useThemeVersion();
+  const palette = usePalette(COLOURS);
   const height = width < 560 ? 300 : 380;
   const [active, setActive] = useState<number | null>(null); // index into `placed`
 
@@ -87,16 +98,13 @@ export function ParetoChart({ points, constraints, compare, logScale, onOpen }: 
     const ctx = canvas?.getContext("2d");
     if (!canvas || !ctx) return;
     const dpr = window.devicePixelRatio || 1;
-    canvas.width = width * dpr;
-    canvas.height = height * dpr;
+    if (canvas.width !== width * dpr || canvas.height !== height * dpr) {
+      canvas.width = width * dpr; // reallocates the bitmap: only when the size changes
+      canvas.height = height * dpr;
+    }
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const ink = cssVar("--ink", "#111");
-    const muted = cssVar("--muted", "#666");
-    const grid = cssVar("--grid", "#ddd");
-    const meet = cssVar("--accent", "#0b6e4f");
-    const miss = cssVar("--miss", "#999");
-    const frontier = cssVar("--frontier", "rgba(85,93,105,0.45)");
-    const colours = COMPARE_VARS.map((v, i) => cssVar(v, ["#d55e00", "#0072b2", "#cc79a7", "#e69f00"][i] ?? "#000"));
+    const { "--ink": ink, "--muted": muted, "--grid": grid, "--accent": meet, "--miss": miss, "--frontier": frontier } = palette;
+    const colours = [palette["--c1"], palette["--c2"], palette["--c3"], palette["--c4"]];
     const colourOf = (model: string) => {
       const i = compare.indexOf(model);
       return i >= 0 ? colours[i] : null;
@@ -200,7 +208,7 @@ export function ParetoChart({ points, constraints, compare, logScale, onOpen }: 
       ctx.arc(focused.x, focused.y, 8, 0, Math.PI * 2);
       ctx.stroke();
     }
-  }, [placed, scales, width, height, compare, constraints.maxItlMs, constraints.itlPercentile, logScale, active, theme]);
+  }, [placed, scales, width, height, compare, constraints.maxItlMs, constraints.itlPercentile, logScale, active, palette]);
 
   const nearest = useCallback(
     (event: MouseEvent<HTMLCanvasElement>): number | null => {

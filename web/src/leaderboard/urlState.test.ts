@@ -10,6 +10,7 @@ describe("URL state", () => {
       descending: true,
       compare: ["org/model-a", "model b, with a comma"],
       logScale: true,
+      allRows: true,
     };
     const params = serializeView(view);
     expect(parseView(new URLSearchParams(params.toString()))).toEqual({ view, ignored: [] });

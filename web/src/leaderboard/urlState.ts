@@ -28,9 +28,13 @@ export interface BoardView {
   descending: boolean;
   compare: string[];
   logScale: boolean;
+  /** Every model's row, not only the first TABLE_ROWS. */
+  allRows: boolean;
 }
 
 export const MAX_COMPARE = 4;
+/** Rows shown until "Show all": a long table costs its layout on every change (profiled). */
+export const TABLE_ROWS = 50;
 
 export const DEFAULT_VIEW: BoardView = {
   filters: { task: null, gpu: null, backend: null, precision: null, pool: null },
@@ -39,6 +43,7 @@ export const DEFAULT_VIEW: BoardView = {
   descending: false,
   compare: [],
   logScale: false,
+  allRows: false,
 };
 
 const LIMITS = [
@@ -92,8 +97,18 @@ export function parseView(params: URLSearchParams): ParsedView {
   if (compare.length > MAX_COMPARE) ignored.push(`compare beyond ${MAX_COMPARE} models`);
   const scale = params.get("scale");
   if (scale !== null && scale !== "log" && scale !== "linear") ignored.push(`scale=${scale}`);
+  const rows = params.get("rows");
+  if (rows !== null && rows !== "all") ignored.push(`rows=${rows} (only "all")`);
   return {
-    view: { filters, constraints, sort, descending, compare: compare.slice(0, MAX_COMPARE), logScale: scale === "log" },
+    view: {
+      filters,
+      constraints,
+      sort,
+      descending,
+      compare: compare.slice(0, MAX_COMPARE),
+      logScale: scale === "log",
+      allRows: rows === "all",
+    },
     ignored,
   };
 }
@@ -114,6 +129,7 @@ export function serializeView(view: BoardView): URLSearchParams {
   if (view.sort !== DEFAULT_VIEW.sort || view.descending) params.set("sort", `${view.descending ? "-" : ""}${view.sort}`);
   for (const model of view.compare) params.append("compare", model);
   if (view.logScale) params.set("scale", "log");
+  if (view.allRows) params.set("rows", "all");
   return params;
 }
 

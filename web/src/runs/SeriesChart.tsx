@@ -6,15 +6,25 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { cssVar, useThemeVersion } from "../components/theme";
+import { usePalette } from "../components/theme";
 import type { Band } from "./series";
 
-const GPU_VARS = ["--g0", "--g1", "--g2", "--g3", "--g4", "--g5", "--g6", "--g7"];
-const GPU_FALLBACK = ["#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c6d31", "#444"];
-
-export function gpuColour(i: number): string {
-  return cssVar(GPU_VARS[i % GPU_VARS.length] ?? "--g0", GPU_FALLBACK[i % GPU_FALLBACK.length] ?? "#000");
-}
+const COLOURS = {
+  "--ink": "#111",
+  "--grid": "#ddd",
+  "--band-steady": "rgba(11,110,79,0.16)",
+  "--band-rep-a": "rgba(100,100,100,0.08)",
+  "--band-rep-b": "rgba(100,100,100,0.16)",
+  "--g0": "#0072b2",
+  "--g1": "#d55e00",
+  "--g2": "#009e73",
+  "--g3": "#cc79a7",
+  "--g4": "#e69f00",
+  "--g5": "#56b4e9",
+  "--g6": "#8c6d31",
+  "--g7": "#444",
+};
+const GPU_KEYS = ["--g0", "--g1", "--g2", "--g3", "--g4", "--g5", "--g6", "--g7"] as const;
 
 interface Props {
   title: string;
@@ -28,16 +38,12 @@ interface Props {
 export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Props) {
   const ref = useRef<HTMLDivElement | null>(null);
   const chart = useRef<uPlot | null>(null);
-  const theme = useThemeVersion();
+  const palette = usePalette(COLOURS);
 
   useEffect(() => {
     const target = ref.current;
     if (!target) return;
-    const ink = cssVar("--ink", "#111");
-    const grid = cssVar("--grid", "#ddd");
-    const steady = cssVar("--band-steady", "rgba(11,110,79,0.16)");
-    const repA = cssVar("--band-rep-a", "rgba(100,100,100,0.08)");
-    const repB = cssVar("--band-rep-b", "rgba(100,100,100,0.16)");
+    const { "--ink": ink, "--grid": grid, "--band-steady": steady, "--band-rep-a": repA, "--band-rep-b": repB } = palette;
     const shade = (u: uPlot) => {
       const { top, height: h, left, width } = u.bbox;
       const drawn: { label: string; kind: string; x0: number; x1: number; top: number; height: number }[] = [];
@@ -61,7 +67,7 @@ export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Pro
         { label: "time (UTC)" },
         ...series.map((s, i) => ({
           label: s.label,
-          stroke: gpuColour(i),
+          stroke: palette[GPU_KEYS[i % GPU_KEYS.length] ?? "--g0"],
           width: 1.5,
           spanGaps: false,
           value: (_u: uPlot, v: number | null) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} ${unit}`),
@@ -95,7 +101,7 @@ export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Pro
       u.destroy();
       chart.current = null;
     };
-  }, [x, series, bands, unit, height, theme]);
+  }, [x, series, bands, unit, height, palette]);
 
   return (
     <figure className="series">
