@@ -129,13 +129,13 @@ def demo(
     typer.echo(
         f"\nAll {total} job(s) completed. Runs: {state.api_url}/api/runs  (OpenAPI: {state.api_url}/schema)"
     )
+    typer.echo(
+        f"Campaign state: llem campaign status {cid}   Logs: {data_dir / 'logs'}   Stop: make demo-down"
+    )
     if "LLEM_WEB_DIR" in state.env():
         typer.echo(f"\nWeb app   {state.api_url}/   (leaderboard, runs, campaigns; the stack keeps running)")
     else:
         typer.echo("\nWeb app   not built: `make web`, then `llem stack down` and `make demo` again")
-    typer.echo(
-        f"Campaign state: llem campaign status {cid}   Logs: {data_dir / 'logs'}   Stop: make demo-down"
-    )
 
 
 def _nats_url(explicit: str | None) -> str:

@@ -31,7 +31,9 @@ function Empty({ data }: { data: Configurations }) {
         <h2>No entries yet: energy was not measured</h2>
         <p>
           {fmt.count(runs, "completed run")} {runs === 1 ? "was" : "were"} measured with the meter{meters.length === 1 ? "" : "s"}{" "}
-          {meters.map((m) => `“${m}”`).join(", ")}: {meters.includes("none") ? "its runner had no energy meter (no NVML GPU, no readable RAPL counters). " : ""}
+          {meters.map((m) => `“${m}”`).join(", ")}: {meters.includes("none")
+            ? `${runs === 1 ? "its runner" : "their runners"} had no energy meter (no NVML GPU, no readable RAPL counters). `
+            : ""}
           The leaderboard ranks only runs whose energy was measured; llem never estimates it.
         </p>
         {MODE === "api" ? (
