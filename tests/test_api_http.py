@@ -16,7 +16,8 @@ from nats.js import JetStreamContext
 
 from llem_api.app import create_app
 from llem_api.cache import RunsCache
-from llem_api.export import ExportError, static_index
+from llem_api.errors import ExportError
+from llem_api.export import static_index
 from llem_api.http import accepts_gzip, matches
 from llem_api.settings import ApiSettings
 from llem_schemas.subjects import Layout

@@ -292,7 +292,8 @@ def export(
     task), or (`--format site`) a static site: the web app with those files under data/."""
     import psycopg
 
-    from llem_api.export import ExportError, export_leaderboard, export_site
+    from llem_api.errors import ExportError
+    from llem_api.export import export_leaderboard, export_site
 
     if format_ not in ("leaderboard", "site"):
         typer.echo(f"unknown --format {format_!r}; use 'leaderboard' or 'site'", err=True)

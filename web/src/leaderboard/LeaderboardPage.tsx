@@ -160,15 +160,7 @@ function Board({ data, view, ignored, setView }: { data: Configurations; view: B
                 </label>
                 <button
                   type="button"
-                  onClick={() =>
-                    void chartPng(chartRef.current).then((blob) => {
-                      if (!blob) return;
-                      const url = URL.createObjectURL(blob);
-                      const a = Object.assign(document.createElement("a"), { href: url, download: `llem-time-energy-${stamp}.png` });
-                      a.click();
-                      window.setTimeout(() => URL.revokeObjectURL(url), 1000);
-                    })
-                  }
+                  onClick={() => void chartPng(chartRef.current).then((png) => png && save(`llem-time-energy-${stamp}.png`, png))}
                 >
                   Download PNG
                 </button>

@@ -29,8 +29,9 @@ const EMPTY: ConfigRow = {
   idle_energy_j: null, ttft_ms: NONE, itl_ms: NONE, quality_flags: [], run_ids: [],
 };
 
-export function save(filename: string, body: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([body], { type }));
+/** Hand a file to the browser's downloads: text with its type, or a Blob (the chart's PNG). */
+export function save(filename: string, body: string | Blob, type = "application/octet-stream"): void {
+  const url = URL.createObjectURL(typeof body === "string" ? new Blob([body], { type }) : body);
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;

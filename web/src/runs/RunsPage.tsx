@@ -1,5 +1,5 @@
 /** Every run, paged, with the API's filters; the state lives in the URL. */
-import { useEffect, useId, useMemo } from "react";
+import { useEffect, useId, useMemo, useRef, useState } from "react";
 import { useRuns, type RunsQuery } from "../api/queries";
 import { Flags } from "../components/FlagBadge";
 import { Pager } from "../components/Pager";
@@ -46,6 +46,20 @@ function writeQuery(q: RunsQuery): string {
   return s ? `/runs?${s}` : "/runs";
 }
 
+/** A text filter that asks the API once typing pauses, not on every keystroke. */
+function ModelFilter({ id, value, onChange }: { id: string; value: string; onChange: (model: string) => void }) {
+  const [draft, setDraft] = useState(value);
+  const latest = useRef(onChange);
+  latest.current = onChange;
+  useEffect(() => setDraft(value), [value]); // the URL changed (back, a link): show what it says
+  useEffect(() => {
+    if (draft === value) return undefined;
+    const timer = window.setTimeout(() => latest.current(draft), 300);
+    return () => window.clearTimeout(timer);
+  }, [draft, value]);
+  return <input id={id} type="search" value={draft} onChange={(e) => setDraft(e.target.value)} />;
+}
+
 export function RunsPage() {
   const place = usePlace();
   const query = useMemo(() => readQuery(place.params), [place.params]);
@@ -61,7 +75,7 @@ export function RunsPage() {
       <form className="controls filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the runs">
         <div className="control">
           <label htmlFor={`${id}-model`}>Model</label>
-          <input id={`${id}-model`} defaultValue={query.model ?? ""} onChange={(e) => set({ model: e.target.value || undefined })} />
+          <ModelFilter id={`${id}-model`} value={query.model ?? ""} onChange={(model) => set({ model: model || undefined })} />
         </div>
         <div className="control">
           <label htmlFor={`${id}-status`}>Status</label>

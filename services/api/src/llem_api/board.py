@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar, cast
+from typing import TypeVar, cast
 
 import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromQuery
 from psycopg_pool import AsyncConnectionPool
 
 from llem_api.cache import RunsCache
@@ -32,14 +32,11 @@ from llem_api.leaderboard import (
     all_configurations,
     leaderboard,
 )
+from llem_api.params import PositiveLimit, Text
 from llem_api.problems import cacheable
 
 PROCESS = secrets.token_hex(4)
 T = TypeVar("T", Leaderboard, Configurations)
-# Litestar enforces gt on an optional number but leaves it out of the schema: said there explicitly
-Limit = Annotated[float | None, QueryParameter(gt=0, schema_extra={"exclusiveMinimum": 0})]
-# PostgreSQL text holds no NUL: said in the schema, so clients and contract testers know it
-Name = Annotated[str | None, QueryParameter(pattern=r"^[^\x00]*$", max_length=500)]
 
 
 async def _cached(
@@ -58,12 +55,12 @@ async def _cached(
 
 
 def provide_filters(
-    task: Name = None,
-    model: Name = None,
-    gpu: Name = None,
-    backend: Name = None,
-    precision: Name = None,
-    pool: Name = None,
+    task: Text = None,
+    model: Text = None,
+    gpu: Text = None,
+    backend: Text = None,
+    precision: Text = None,
+    pool: Text = None,
 ) -> Filters:
     """The filters both endpoints take, as query parameters (`task` is the prompt set)."""
     return Filters(task=task, model=model, gpu=gpu, backend=backend, precision=precision, pool=pool)
@@ -77,11 +74,11 @@ async def get_leaderboard(
     request: Request[object, object, State],
     db: NamedDependency[AsyncConnectionPool],
     filters: NamedDependency[Filters],
-    max_itl_ms: Limit = None,
+    max_itl_ms: PositiveLimit = None,
     itl_percentile: FromQuery[Percentile] = "p99",
-    max_ttft_ms: Limit = None,
+    max_ttft_ms: PositiveLimit = None,
     ttft_percentile: FromQuery[Percentile] = "p99",
-    max_power_w: Limit = None,
+    max_power_w: PositiveLimit = None,
 ) -> Response[Leaderboard]:
     """Per model, the lowest-J/token configuration meeting the constraints; every configuration's
     point for a time-energy Pareto chart (latency = the chosen ITL percentile)."""

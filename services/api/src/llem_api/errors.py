@@ -29,3 +29,7 @@ class Unauthorized(ApiError):
 class Forbidden(ApiError):
     status_code = 403
     title = "Forbidden"
+
+
+class ExportError(ApiError):
+    """A static export cannot be written (no built web app, a build from before its markers)."""

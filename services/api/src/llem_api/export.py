@@ -22,6 +22,7 @@ from pathlib import Path
 import msgspec
 from psycopg import AsyncConnection
 
+from llem_api.errors import ExportError
 from llem_api.leaderboard import (
     SCHEMA_VERSION,
     Configurations,
@@ -37,10 +38,6 @@ SITE_DATA = "data"
 # what the built index.html says (served by the API), and what the static site says instead
 API_MODE = ('<meta name="llem-mode" content="api" />', '<base href="/" />')
 STATIC_MODE = ('<meta name="llem-mode" content="static" />', "")
-
-
-class ExportError(Exception):
-    """The export cannot be written (no built web app, a stale build)."""
 
 
 def slug(name: str) -> str:

@@ -24,6 +24,7 @@ from llem_api.dto import (
     RunStatus,
     TimeSeries,
 )
+from llem_api.params import PageLimit, PageOffset, Text
 from llem_api.problems import cacheable, problems
 from llem_api.queries import (
     CSV_TABLES,
@@ -39,11 +40,7 @@ from llem_api.queries import (
     run_window,
 )
 
-MAX_OFFSET = 10_000_000  # paging deeper is a bug in the client, and PostgreSQL offsets are bigint
 Download = Literal["samples.csv", "requests.csv"]
-Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Items per page.")]
-Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET, description="Items to skip.")]
-Name = Annotated[str | None, QueryParameter(pattern=r"^[^\x00]*$", max_length=500)]  # PostgreSQL: no NUL
 
 
 @get("/healthz")
@@ -68,10 +65,10 @@ async def readyz(db: NamedDependency[AsyncConnectionPool]) -> Response[Health]:
 @get("/api/runs", responses=cacheable(400))
 async def get_runs(
     db: NamedDependency[AsyncConnectionPool],
-    limit: Limit = 50,
-    offset: Offset = 0,
+    limit: PageLimit = 50,
+    offset: PageOffset = 0,
     campaign_id: FromQuery[UUID | None] = None,
-    model: Name = None,
+    model: Text = None,
     status: FromQuery[RunStatus | None] = None,
     include_superseded: FromQuery[bool] = True,
     sort: Annotated[
@@ -123,7 +120,7 @@ async def get_run_csv(
 
 @get("/api/campaigns", responses=cacheable(400))
 async def get_campaigns(
-    db: NamedDependency[AsyncConnectionPool], limit: Limit = 50, offset: Offset = 0
+    db: NamedDependency[AsyncConnectionPool], limit: PageLimit = 50, offset: PageOffset = 0
 ) -> CampaignPage:
     async with db.connection() as conn:
         return await list_campaigns(conn, limit, offset)
