@@ -19,6 +19,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
 from psycopg_pool import AsyncConnectionPool
@@ -142,5 +143,15 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             operation_id_creator=_operation_id,
             description="Energy of LLM inference, measured on real hardware: leaderboard, runs, "
             "campaigns, fleet and live streams. Errors are RFC 9457 problem details.",
+            components=Components(
+                security_schemes={
+                    writes.SECURITY: SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="A token from `llem-api token create` (llem_<id>_<secret>), with the"
+                        f" `{writes.SCOPE}` scope for campaign writes.",
+                    )
+                }
+            ),
         ),
     )

@@ -24,6 +24,7 @@ from llem_scheduler.submit import cancel_campaign, submit_campaign
 from llem_schemas.subjects import Layout
 
 SCOPE = "campaigns:write"
+SECURITY = "BearerToken"  # the OpenAPI security scheme of the writes (declared in app.py)
 
 
 async def _principal(request: Request[object, object, State], scope: str) -> None:
@@ -47,7 +48,12 @@ def _nats(request: Request[object, object, State]) -> NatsClient:
     return hub.nc
 
 
-@post("/api/campaigns", status_code=201, responses=problems(400, 401, 403, 413, 429, 503))
+@post(
+    "/api/campaigns",
+    status_code=201,
+    responses=problems(400, 401, 403, 413, 429, 503),
+    security=[{SECURITY: []}],
+)
 async def post_campaign(
     request: Request[object, object, State], data: JSONBody[dict[str, Any]]
 ) -> SubmittedOut:
@@ -73,6 +79,7 @@ async def post_campaign(
     "/api/campaigns/{campaign_id:uuid}/cancel",
     status_code=200,
     responses=problems(400, 401, 403, 404, 413, 429, 503),
+    security=[{SECURITY: []}],
 )
 async def post_cancel(
     request: Request[object, object, State], campaign_id: FromPath[UUID], data: JSONBody[CancelIn]
