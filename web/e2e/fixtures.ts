@@ -49,11 +49,6 @@ export async function bestOnPage(page: Page): Promise<Record<string, string>> {
   return out;
 }
 
-/** Wait until the leaderboard has rendered after a change (it bumps body[data-board-version]). */
-export async function boardVersion(page: Page): Promise<number> {
-  return Number(await page.locator("body").getAttribute("data-board-version"));
-}
-
 export async function noSeriousAxeViolations(page: Page, what: string): Promise<void> {
   const results = await new AxeBuilder({ page }).analyze();
   const serious = results.violations.filter((v) => v.impact === "serious" || v.impact === "critical");

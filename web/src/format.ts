@@ -31,7 +31,6 @@ export const watts = (w: Maybe) => withUnit(w, "W");
 export const millis = (ms: Maybe) => withUnit(ms, "ms");
 export const tokensPerSecond = (t: Maybe) => withUnit(t, "tok/s");
 export const celsius = (c: Maybe) => withUnit(c, "°C");
-export const megahertz = (mhz: Maybe) => withUnit(mhz, "MHz", (v) => whole.format(v));
 export const hertz = (hz: Maybe) => withUnit(hz, "Hz", (v) => sig3Loose.format(v));
 
 /** Energy totals: J, kJ or MJ, 3 significant digits. */
@@ -79,10 +78,6 @@ export function interval(ci: IntervalLike | null | undefined, unit = ""): string
   if (!known(ci.ci95_low) || !known(ci.ci95_high)) return ci.n < 2 ? `n=${ci.n}: no interval` : "no interval";
   const suffix = unit ? ` ${unit}` : "";
   return `[${significant(ci.ci95_low)}, ${significant(ci.ci95_high)}]${suffix} 95% CI, n=${ci.n}`;
-}
-
-export function percent(fraction: Maybe): string {
-  return known(fraction) ? `${sig3Loose.format(fraction * 100)}%` : NOT_MEASURED;
 }
 
 /** A relative difference: "+34.1%", "−12.0%", "±0%". */

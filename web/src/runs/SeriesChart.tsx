@@ -1,7 +1,7 @@
 /**
  * One uPlot chart of a per-GPU metric over a run, with the steady-state window and the repetitions
- * shaded behind the lines. Created once per data set and kept in a ref (uPlot's own advice), resized
- * in place; what was shaded is recorded on the element (`data-bands`, canvas pixels) for tests.
+ * shaded behind the lines. Created once per data set (uPlot's own advice), resized in place; what was
+ * shaded is recorded on the element (`data-bands`, canvas pixels) for tests.
  */
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
@@ -37,7 +37,6 @@ interface Props {
 
 export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Props) {
   const ref = useRef<HTMLDivElement | null>(null);
-  const chart = useRef<uPlot | null>(null);
   const palette = usePalette(COLOURS);
 
   useEffect(() => {
@@ -89,7 +88,6 @@ export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Pro
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     };
     const u = new uPlot(opts, [x, ...series.map((s) => s.values)], target);
-    chart.current = u;
     target.dataset.samples = String(series.reduce((n, s) => n + s.values.filter((v) => v !== null).length, 0));
     const observer = new ResizeObserver(([entry]) => {
       const w = Math.floor(entry?.contentRect.width ?? 0);
@@ -99,7 +97,6 @@ export function SeriesChart({ title, unit, x, series, bands, height = 220 }: Pro
     return () => {
       observer.disconnect();
       u.destroy();
-      chart.current = null;
     };
   }, [x, series, bands, unit, height, palette]);
 

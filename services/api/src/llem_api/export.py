@@ -25,13 +25,11 @@ from psycopg import AsyncConnection
 from llem_api.errors import ExportError
 from llem_api.leaderboard import (
     SCHEMA_VERSION,
-    Configurations,
     Constraints,
     Filters,
+    all_configurations,
     build,
-    configurations,
     fetch_configs,
-    fetch_unmeasured,
 )
 
 SITE_DATA = "data"
@@ -57,15 +55,7 @@ async def export_leaderboard(conn: AsyncConnection, out: Path) -> list[Path]:
         return relative
 
     write("leaderboard.json", build(configs, Filters(), none))
-    write(
-        "configurations.json",
-        Configurations(
-            schema_version=SCHEMA_VERSION,
-            filters=Filters(),
-            configurations=configurations(configs),
-            unmeasured=await fetch_unmeasured(conn, Filters()),
-        ),
-    )
+    write("configurations.json", await all_configurations(conn, Filters(), configs))
     models = sorted({c["model"] for c in configs})
     tasks = sorted({c["task"] for c in configs if c["task"]})
     model_files = {

@@ -302,10 +302,13 @@ async def leaderboard(conn: AsyncConnection, filters: Filters, constraints: Cons
     return build(await fetch_configs(conn, filters), filters, constraints)
 
 
-async def all_configurations(conn: AsyncConnection, filters: Filters) -> Configurations:
+async def all_configurations(
+    conn: AsyncConnection, filters: Filters, rows: list[dict[str, Any]] | None = None
+) -> Configurations:
+    """`rows`: the `fetch_configs` rows for `filters`, when the caller already has them (the export)."""
     return Configurations(
         schema_version=SCHEMA_VERSION,
         filters=filters,
-        configurations=configurations(await fetch_configs(conn, filters)),
+        configurations=configurations(rows if rows is not None else await fetch_configs(conn, filters)),
         unmeasured=await fetch_unmeasured(conn, filters),
     )
