@@ -38,6 +38,7 @@ from tests.seeding import ingest
 CID = uuid.uuid4()
 JOB = JobSpec(job_id=uuid.uuid4(), campaign_id=CID, pool="cpu", backend=LlamaCppBackend(model_path="/m.gguf"))
 RUN = uuid.uuid4()
+STUB = uuid.uuid4()  # a job known only from its job.status (its job.queued not ingested yet)
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -79,6 +80,7 @@ def _seed() -> list[Event]:
             run_id=RUN,
             revision=3,
         ),
+        JobStatusChanged(job_id=STUB, campaign_id=CID, pool="cpu", status="queued", attempt=0, revision=1),
         CampaignProgress(
             campaign_id=CID,
             status="finished",
@@ -119,7 +121,10 @@ async def test_every_read_endpoint_answers_from_ingested_data(
     async with AsyncTestClient(
         app=create_app(
             ApiSettings(
-                database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix
+                database_url=database_url,
+                nats_url=service_env["LLEM_NATS_URL"],
+                prefix=layout.prefix,
+                runner_ttl_s=7,
             )
         )
     ) as client:
@@ -161,12 +166,21 @@ async def test_every_read_endpoint_answers_from_ingested_data(
         assert campaigns["total"] == 1
         assert campaign["status"] == "finished" and campaign["progress"]["completed"] == 1
         one = await ok(f"/api/campaigns/{CID}")
-        assert [(j["status"], j["run_id"]) for j in one["jobs"]] == [("completed", str(RUN))]
+        jobs = {j["job_id"]: j for j in one["jobs"]}
+        done, stub = jobs[str(JOB.job_id)], jobs[str(STUB)]
+        assert (done["status"], done["run_id"], done["revision"]) == ("completed", str(RUN), 3)
+        assert done["updated_at"] is not None and done["job"]["backend"]["kind"] == "llama_cpp"
+        assert done["job"]["job_id"] == str(JOB.job_id), "the job's spec, typed"
+        assert (stub["status"], stub["revision"], stub["job"]) == ("queued", 1, None), "a status-only row"
+        etag = (await client.get(f"/api/campaigns/{CID}")).headers["etag"]
+        cached = await client.get(f"/api/campaigns/{CID}", headers={"If-None-Match": etag})
+        assert cached.status_code == 304, "the detail keeps its ETag"
 
         runners = {r["runner_id"]: r for r in await ok("/api/runners")}
         assert runners["r1"]["hostname"] == "box"
         assert runners["r1"]["alive"] is False, "its heartbeat is from long ago"
         assert runners["r2"]["alive"] is True
+        assert runners["r2"]["heartbeat_ttl_s"] == 7, "the deployment's runner TTL"
 
         page = await ok(
             "/api/runs", campaign_id=str(CID), status="completed", sort="-energy_per_output_token_j"

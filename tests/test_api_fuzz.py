@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import positive_data_acceptance
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open
@@ -66,10 +67,17 @@ def test_no_generated_request_gets_a_server_error(api_url: str) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     for operation in operations:
+        # A campaign spec is documented as a JSON object and validated by the scheduler's own code
+        # (grids, cross-field rules), which JSON Schema cannot say: a preview, which needs no token,
+        # rightly refuses most generated objects with a 400 naming the fields at fault.
+        spec_checked = operation.definition.raw.get("operationId") == "previewCampaign"
+        _fuzz(operation, api_url, [positive_data_acceptance] if spec_checked else [])
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-        def no_server_error(case: Any) -> None:
-            case.call_and_validate(base_url=api_url, timeout=10)  # every built-in check
 
-        no_server_error()
+def _fuzz(operation: Any, api_url: str, excluded: list[Any]) -> None:
+    @given(case=operation.as_strategy())
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def no_server_error(case: Any) -> None:
+        case.call_and_validate(base_url=api_url, timeout=10, excluded_checks=excluded)  # every other check
+
+    no_server_error()

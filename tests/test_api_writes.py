@@ -30,6 +30,17 @@ def _spec(name: str) -> dict[str, Any]:
     }
 
 
+async def _finish_in_database(database_url: str, campaign_id: uuid.UUID) -> None:
+    """The campaign's row as ingest writes it once the scheduler reports every job ended."""
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO campaigns (campaign_id, name, job_count, spec, submitted_at, status)"
+            " VALUES (%s, 'x', 4, '{}', now(), 'finished')"
+            " ON CONFLICT (campaign_id) DO UPDATE SET status = 'finished'",
+            (campaign_id,),
+        )
+
+
 async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_validation(
     js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str, tmp_path: Path
 ) -> None:
@@ -77,6 +88,22 @@ async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_valida
         assert (await js.stream_info(layout.jobs_stream)).state.messages == 0, "queued jobs removed"
         record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(uuid.UUID(cid))
         assert record is not None and record.cancel_reason == "test"
+        await _finish_in_database(database_url, uuid.UUID(cid))  # a stale row: its cancel not ingested yet
+        twice = await client.post(f"/api/campaigns/{cid}/cancel", json={"reason": "again"}, headers=auth)
+        assert twice.status_code == 200, "idempotent: a cancelled campaign stays cancelled"
+        record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(uuid.UUID(cid))
+        assert record is not None and record.cancel_reason == "test", "the first cancel's reason stays"
+
+        other = await client.post("/api/campaigns", json=_spec("finished"), headers=auth)
+        finished = other.json()["campaign_id"]
+        await _finish_in_database(database_url, uuid.UUID(finished))
+        late = await client.post(f"/api/campaigns/{finished}/cancel", json={}, headers=auth)
+        assert late.status_code == 409 and late.headers["content-type"].startswith("application/problem")
+        assert late.json()["detail"] == f"campaign {finished} has finished: nothing to cancel"
+        record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(
+            uuid.UUID(finished)
+        )
+        assert record is not None and not record.cancelled, "a refused cancel changes nothing"
         unknown = await client.post(f"/api/campaigns/{uuid.uuid4()}/cancel", json={}, headers=auth)
         assert unknown.status_code == 404
 

@@ -243,6 +243,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/live/campaigns/{campaign_id}/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** LiveCampaignMetrics */
+        get: operations["liveCampaignMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/live/fleet": {
         parameters: {
             query?: never;
@@ -254,6 +271,23 @@ export interface paths {
         get: operations["liveFleet"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/campaigns/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** PreviewCampaign */
+        post: operations["previewCampaign"];
         delete?: never;
         options?: never;
         head?: never;
@@ -306,6 +340,15 @@ export interface components {
             total: number;
             limit: number;
             offset: number;
+        };
+        /** CampaignPreview */
+        CampaignPreview: {
+            /** Format: uuid */
+            campaign_id: string;
+            name: string;
+            job_count: number;
+            configurations: components["schemas"]["PreviewConfiguration"][];
+            dropped: components["schemas"]["DroppedOut"][];
         };
         /** CampaignProgressOut */
         CampaignProgressOut: {
@@ -483,6 +526,9 @@ export interface components {
             runner_id: string | null;
             run_id: string | null;
             status_reason: string | null;
+            revision: number;
+            updated_at: string | null;
+            job: components["schemas"]["JobSpec"] | null;
         };
         /** JobSpec */
         JobSpec: {
@@ -661,6 +707,17 @@ export interface components {
             p95: number | null;
             p99: number | null;
         };
+        /** PreviewConfiguration */
+        PreviewConfiguration: {
+            /** Format: uuid */
+            config_id: string;
+            pool: string;
+            model_name: string | null;
+            backend: components["schemas"]["LlamaCppBackend"] | components["schemas"]["OpenAICompatibleBackend"] | components["schemas"]["VllmBackend"];
+            workload: components["schemas"]["Workload"];
+            protocol: components["schemas"]["MeasurementProtocol"];
+            jobs: number;
+        };
         /** Problem */
         Problem: {
             /** @default about:blank */
@@ -817,6 +874,7 @@ export interface components {
             current_run_id: string | null;
             gpus: components["schemas"]["GpuInfo"][];
             llem_version: string;
+            heartbeat_ttl_s: number;
         };
         /** SeriesPoint */
         SeriesPoint: {
@@ -1522,7 +1580,10 @@ export interface operations {
     };
     liveRun: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Resume after this SSE id, as the `Last-Event-ID` header does (the header wins when both are sent). An id of an earlier API process replays the whole history. */
+                last_event_id?: string | null;
+            };
             header?: never;
             path: {
                 run_id: string;
@@ -1562,7 +1623,53 @@ export interface operations {
     };
     liveCampaign: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Resume after this SSE id, as the `Last-Event-ID` header does (the header wins when both are sent). An id of an earlier API process replays the whole history. */
+                last_event_id?: string | null;
+            };
+            header?: never;
+            path: {
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": unknown;
+                };
+            };
+            /** @description Bad request: a parameter or the body is invalid; `detail` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A dependency (the database or NATS) is unavailable. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liveCampaignMetrics: {
+        parameters: {
+            query?: {
+                /** @description Resume after this SSE id, as the `Last-Event-ID` header does (the header wins when both are sent). An id of an earlier API process replays the whole history. */
+                last_event_id?: string | null;
+            };
             header?: never;
             path: {
                 campaign_id: string;
@@ -1602,7 +1709,10 @@ export interface operations {
     };
     liveFleet: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Resume after this SSE id, as the `Last-Event-ID` header does (the header wins when both are sent). An id of an earlier API process replays the whole history. */
+                last_event_id?: string | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1629,6 +1739,59 @@ export interface operations {
             };
             /** @description A dependency (the database or NATS) is unavailable. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    previewCampaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Request fulfilled, document follows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignPreview"];
+                };
+            };
+            /** @description Bad request: a parameter or the body is invalid; `detail` names it. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request body is larger than the server accepts. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many writes from this client; `RateLimit-Reset` says in how many seconds to retry. */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1691,6 +1854,15 @@ export interface operations {
             };
             /** @description No such resource. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource's state does not allow this (a campaign that has finished cannot be cancelled). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

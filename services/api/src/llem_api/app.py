@@ -76,7 +76,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             if settings.leaderboard_cache_entries
             else None
         )
-        app.state.layout = Layout(settings.prefix)
+        app.state.layout = Layout(settings.prefix, runner_ttl_s=settings.runner_ttl_s)
         nc = None
         try:
             # bounded: with unlimited reconnects nats-py would retry the first connect forever

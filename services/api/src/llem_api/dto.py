@@ -13,9 +13,9 @@ from uuid import UUID
 
 import msgspec
 
-from llem_schemas.base import UtcDatetime
+from llem_schemas.base import Model, UtcDatetime
 from llem_schemas.events import CampaignCounts, CampaignStatus, JobStatus
-from llem_schemas.jobs import JobSpec
+from llem_schemas.jobs import BackendConfig, JobSpec, MeasurementProtocol, Workload
 from llem_schemas.measurement import GpuInfo, HostFingerprint, QualityFlag, RepetitionResult, RunSummary
 
 RunStatus = Literal["running", "completed", "failed"]
@@ -142,6 +142,9 @@ class CampaignPage(msgspec.Struct, kw_only=True):
 
 
 class JobOut(msgspec.Struct, kw_only=True):
+    """A job's latest state. `revision` orders its states (the scheduler's, as in `job.status`
+    events); `updated_at` is when it last changed; `job` is null while only a status is known."""
+
     job_id: UUID
     pool: str
     repetition: int
@@ -150,6 +153,9 @@ class JobOut(msgspec.Struct, kw_only=True):
     runner_id: str | None
     run_id: UUID | None
     status_reason: str | None
+    revision: int
+    updated_at: datetime | None
+    job: JobSpec | None
 
 
 class CampaignDetail(msgspec.Struct, kw_only=True):
@@ -158,6 +164,9 @@ class CampaignDetail(msgspec.Struct, kw_only=True):
 
 
 class RunnerOut(msgspec.Struct, kw_only=True):
+    """A runner as last seen. It is gone once `last_seen_at + heartbeat_ttl_s` has passed (the
+    deployment's runner TTL: the scheduler then treats its jobs as lost)."""
+
     runner_id: str
     hostname: str
     pools: list[str]
@@ -168,6 +177,7 @@ class RunnerOut(msgspec.Struct, kw_only=True):
     current_run_id: UUID | None
     gpus: list[GpuInfo]
     llem_version: str
+    heartbeat_ttl_s: float
 
 
 class DroppedOut(msgspec.Struct, kw_only=True):
@@ -181,6 +191,30 @@ class SubmittedOut(msgspec.Struct, kw_only=True):
     campaign_id: UUID
     queued: int
     already: int
+    dropped: list[DroppedOut]
+
+
+class PreviewConfiguration(Model):
+    """One configuration of the expanded grid and how many jobs run it (its repetitions, or one
+    job running them all back to back when the spec pins repetitions). A pydantic model, not a
+    Struct: msgspec cannot describe the backend's discriminated union of pydantic models."""
+
+    config_id: UUID
+    pool: str
+    model_name: str | None
+    backend: BackendConfig
+    workload: Workload
+    protocol: MeasurementProtocol
+    jobs: int
+
+
+class CampaignPreview(msgspec.Struct, kw_only=True):
+    """What a submit of this spec would queue, computed by the scheduler's own code; nothing sent."""
+
+    campaign_id: UUID
+    name: str
+    job_count: int
+    configurations: list[PreviewConfiguration]
     dropped: list[DroppedOut]
 
 

@@ -16,6 +16,13 @@ class BadRequest(ApiError):
     title = "Bad request"
 
 
+class Conflict(ApiError):
+    """The request contradicts the resource's state (cancelling a campaign that has finished)."""
+
+    status_code = 409
+    title = "Conflict"
+
+
 class Unavailable(ApiError):
     status_code = 503
     title = "Service unavailable"

@@ -3,8 +3,12 @@
 A topic (one run's metrics, one campaign's progress and runs, the fleet) is opened when its first
 client arrives: the recent history is read from JetStream (so a client joining mid-run first gets
 what it missed), then a core NATS subscription delivers live messages, fanned out to every client.
-Each message gets the topic's next id (the SSE `id`), kept in a bounded ring, so a client that
-reconnects with `Last-Event-ID` gets what it missed while the ring still holds it. Each client has a
+Each message gets the process's next number, kept in the topic's bounded ring; its SSE `id` is
+`{epoch}-{number}`, the epoch drawn at random per process. A client that reconnects with
+`Last-Event-ID` (or `?last_event_id=`, for a new EventSource, which cannot set headers) gets what it
+missed while the ring still holds it; an id of another epoch (the API restarted, its numbers began
+again) gets the whole ring, as does one from before its topic was closed and reopened (the replayed
+history has new numbers); the client dedupes by event id and revision. Each client has a
 bounded queue: a slow client loses its oldest messages (and is told how many), it never makes the
 others wait or the process grow. The last client to leave closes the topic.
 
@@ -19,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import re
+import secrets
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from nats.aio.client import Client as NatsClient
@@ -31,6 +38,27 @@ from nats.aio.subscription import Subscription
 from nats.js.api import DeliverPolicy
 
 log = logging.getLogger("llem.api.live")
+
+
+_EVENT_ID = re.compile(r"^(?:([0-9a-f]{8})-)?([0-9]+)$")
+EVENT_ID_PATTERN = _EVENT_ID.pattern
+
+
+@dataclass(frozen=True)
+class EventId:
+    """An SSE id: the process's epoch and the topic's item number. A bare number (an id from before
+    epochs) has no epoch, so it never matches: the client gets the whole ring."""
+
+    epoch: str | None
+    n: int
+
+    @classmethod
+    def parse(cls, raw: str) -> EventId:
+        """Raises ValueError on anything but `<8 hex>-<n>` or `<n>`."""
+        match = _EVENT_ID.match(raw)
+        if match is None:
+            raise ValueError(f"not an event id of this API ({EVENT_ID_PATTERN}): {raw!r}")
+        return cls(match[1], int(match[2]))
 
 
 @dataclass
@@ -68,8 +96,8 @@ class TopicSpec:
 class Topic:
     key: str
     ring: deque[Item]
+    numbers: Iterator[int]  # the hub's: a reopened topic must not reuse the numbers of its last life
     clients: set[Client] = field(default_factory=set)
-    next_id: int = 1
     seen: deque[str] = field(default_factory=lambda: deque(maxlen=4096))
     subs: list[Subscription] = field(default_factory=list)
     subs_ready: bool = False
@@ -84,8 +112,7 @@ class Topic:
             return  # already delivered from the history
         if event_id:
             self.seen.append(event_id)
-        item = Item(self.next_id, str(doc.get("type", "message")), payload.decode())
-        self.next_id += 1
+        item = Item(next(self.numbers), str(doc.get("type", "message")), payload.decode())
         self.ring.append(item)
         for client in self.clients:
             client.offer(item)
@@ -94,11 +121,16 @@ class Topic:
 class Hub:
     def __init__(self, nc: NatsClient, history: int = 200, client_buffer: int = 256) -> None:
         self.nc, self.history, self.client_buffer = nc, history, client_buffer
+        # Numbers rise across every topic of this process and restart with it, hence the epoch. A
+        # topic closed by its last client and reopened numbers its replayed history anew, above any
+        # id a client holds: that client gets the whole ring again rather than skipping any of it.
+        self.epoch = secrets.token_hex(4)
+        self._numbers = itertools.count(1)
         self.topics: dict[str, Topic] = {}
         self._lock = asyncio.Lock()
 
     async def _open(self, spec: TopicSpec) -> Topic:
-        topic = Topic(spec.key, deque(maxlen=self.history))
+        topic = Topic(spec.key, deque(maxlen=self.history), self._numbers)
         live: list[bytes] = []
 
         async def on_msg(msg: Msg) -> None:
@@ -146,16 +178,21 @@ class Hub:
         found.sort(key=lambda pair: pair[0])
         return [data for _, data in found[-self.history :]]
 
-    async def stream(self, spec: TopicSpec, last_event_id: int | None = None) -> AsyncIterator[Item]:
+    def event_id(self, item: Item) -> str:
+        return f"{self.epoch}-{item.id}"
+
+    async def stream(self, spec: TopicSpec, last_event_id: EventId | None = None) -> AsyncIterator[Item]:
         """Yield the topic's messages for one client: the history (or what came after
-        `last_event_id`), then live ones; a `dropped` item says how many a slow client lost."""
+        `last_event_id` when it is of this process's epoch), then live ones; a `dropped` item says
+        how many a slow client lost."""
+        after = last_event_id.n if last_event_id is not None and last_event_id.epoch == self.epoch else 0
         client = Client(asyncio.Queue(maxsize=self.client_buffer))
         async with self._lock:
             topic = self.topics.get(spec.key)
             if topic is None:
                 topic = self.topics[spec.key] = await self._open(spec)
             for item in topic.ring:
-                if last_event_id is None or item.id > last_event_id:
+                if item.id > after:
                     client.offer(item)
             topic.clients.add(client)
         try:

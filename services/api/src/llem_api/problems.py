@@ -21,6 +21,7 @@ _MEANINGS = {
     401: "No valid bearer token.",
     403: "The token lacks the scope this operation needs.",
     404: "No such resource.",
+    409: "The resource's state does not allow this (a campaign that has finished cannot be cancelled).",
     413: "The request body is larger than the server accepts.",
     429: "Too many writes from this client; `RateLimit-Reset` says in how many seconds to retry.",
     503: "A dependency (the database or NATS) is unavailable.",

@@ -212,22 +212,41 @@ async def campaign_detail(conn: AsyncConnection, campaign_id: UUID) -> CampaignD
         raise NotFound(f"no campaign {campaign_id}")
     jobs = await _all(
         conn,
-        "SELECT job_id, pool, repetition, status, attempt, runner_id, run_id, status_reason FROM jobs"
+        "SELECT job_id, pool, repetition, status, attempt, runner_id, run_id, status_reason,"
+        " status_revision AS revision, status_changed_at AS updated_at, spec FROM jobs"
         " WHERE campaign_id = %s ORDER BY queued_at, job_id",
         campaign_id,
     )
-    return CampaignDetail(campaign=_campaign(row), jobs=[JobOut(**j) for j in jobs])
+    return CampaignDetail(campaign=_campaign(row), jobs=[_job(j) for j in jobs])
 
 
-async def list_runners(conn: AsyncConnection) -> list[RunnerOut]:
-    """The fleet as last seen; `alive` while the last heartbeat is younger than three intervals."""
+def _job(row: dict[str, Any]) -> JobOut:
+    spec = row.pop("spec")
+    # '{}': a stub row from a job.status that arrived before the job's job.queued
+    return JobOut(**row, job=JobSpec.model_validate(spec) if spec else None)
+
+
+async def campaign_status(conn: AsyncConnection, campaign_id: UUID) -> str | None:
+    """The campaign's status as ingest last recorded it (from `campaign.progress`); None if unknown."""
+    row = await _one(conn, "SELECT status FROM campaigns WHERE campaign_id = %s", campaign_id)
+    return str(row["status"]) if row is not None else None
+
+
+async def list_runners(conn: AsyncConnection, heartbeat_ttl_s: float) -> list[RunnerOut]:
+    """The fleet as last seen; `alive` while the last heartbeat is younger than three intervals;
+    `heartbeat_ttl_s` is the deployment's runner TTL, for clients that judge liveness themselves."""
     rows = await _all(
         conn,
         "SELECT runner_id, hostname, pools, started_at, last_seen_at, current_job_id, current_run_id, gpus,"
         " llem_version, last_seen_at > now() - make_interval(secs => 3 * heartbeat_interval_s) AS alive"
         " FROM runners ORDER BY runner_id",
     )
-    return [RunnerOut(**{**r, "gpus": [GpuInfo.model_validate(g) for g in r["gpus"]]}) for r in rows]
+    return [
+        RunnerOut(
+            **{**r, "gpus": [GpuInfo.model_validate(g) for g in r["gpus"]]}, heartbeat_ttl_s=heartbeat_ttl_s
+        )
+        for r in rows
+    ]
 
 
 CSV_TABLES = {

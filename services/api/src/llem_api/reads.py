@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from litestar import Response, get
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, Parameter, QueryParameter
@@ -39,6 +40,7 @@ from llem_api.queries import (
     run_timeseries,
     run_window,
 )
+from llem_schemas.subjects import Layout
 
 Download = Literal["samples.csv", "requests.csv"]
 
@@ -135,9 +137,10 @@ async def get_campaign(
 
 
 @get("/api/runners", responses=cacheable())
-async def get_runners(db: NamedDependency[AsyncConnectionPool]) -> list[RunnerOut]:
+async def get_runners(db: NamedDependency[AsyncConnectionPool], state: State) -> list[RunnerOut]:
+    layout: Layout = state.layout
     async with db.connection() as conn:
-        return await list_runners(conn)
+        return await list_runners(conn, layout.runner_ttl_s)
 
 
 HANDLERS = [

@@ -14,6 +14,10 @@ class ApiSettings(BaseSettings):
     database_url: str = "postgresql://llem@127.0.0.1:5432/llem"
     nats_url: str = "nats://127.0.0.1:4222"
     prefix: str = "llem"
+    # the scheduler's own setting (same variable): runners in the fleet view are gone this long after a beat
+    runner_ttl_s: float = Field(
+        default=20.0, gt=0, description="A runner is gone this long after its last beat."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; empty: none.")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="Largest request body accepted.")
     write_rate_per_minute: int = Field(default=60, ge=1, description="Writes per client and minute.")
