@@ -145,6 +145,11 @@ def _nats_url(explicit: str | None) -> str:
     return state.nats_url if state else os.environ.get("LLEM_NATS_URL", "nats://127.0.0.1:4222")
 
 
+TimeoutOption = Annotated[
+    float | None, typer.Option("--timeout", help="Give up after this many seconds (exit 3).")
+]
+
+
 @campaign_app.command("submit")
 def campaign_submit(
     spec_file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
@@ -155,6 +160,10 @@ def campaign_submit(
         str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")
     ] = None,
     prefix: Annotated[str, typer.Option(help="Deployment subject prefix.")] = "llem",
+    watch: Annotated[
+        bool, typer.Option("--watch", help="Then follow it as `llem campaign watch` does (same exit codes).")
+    ] = False,
+    timeout_s: TimeoutOption = None,
 ) -> None:
     """Validate and expand a campaign file, then queue its jobs (nothing is published on any error)."""
     from llem.campaigns import table
@@ -184,6 +193,8 @@ def campaign_submit(
     typer.echo(
         f"campaign {result.campaign_id}: queued {result.queued} job(s), {result.already} already queued"
     )
+    if watch:
+        _watch(result.campaign_id, nats_url, prefix, timeout_s)
 
 
 NatsOption = Annotated[str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")]
@@ -214,6 +225,47 @@ def campaign_cancel(
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"campaign {campaign_id} cancelled")
+
+
+def _watch(campaign_id: uuid.UUID, nats_url: str | None, prefix: str, timeout_s: float | None) -> None:
+    from rich.console import Console
+
+    from llem.watch_follow import WatchError, follow
+    from llem.watch_view import PlainView, TerminalView
+
+    console = Console()
+    view = (
+        TerminalView(console)
+        if console.is_terminal and not console.is_dumb_terminal
+        else PlainView(typer.echo)
+    )
+    try:
+        result = asyncio.run(follow(_nats_url(nats_url), Layout(prefix), campaign_id, view.show, timeout_s))
+    except WatchError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from exc
+    except KeyboardInterrupt:
+        raise typer.Exit(code=130) from None  # stopped watching; the campaign goes on
+    finally:
+        view.close()
+    if result is None:
+        typer.echo(f"campaign {campaign_id} still running after {timeout_s:g} s", err=True)
+        raise typer.Exit(code=3)
+    typer.echo(result.summary(campaign_id))
+    raise typer.Exit(code=result.exit_code)
+
+
+@campaign_app.command("watch")
+def campaign_watch(
+    campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
+    nats_url: NatsOption = None,
+    prefix: PrefixOption = "llem",
+    timeout_s: TimeoutOption = None,
+) -> None:
+    """Follow a campaign live until it ends: a bar per job state, the ETA, the running jobs with
+    their power, energy and tokens/s. Exit 0: every job completed; 1: any failed or was cancelled;
+    2: no such campaign (or NATS unreachable); 3: --timeout ran out first."""
+    _watch(campaign_id, nats_url, prefix, timeout_s)
 
 
 @campaign_app.command("status")
