@@ -20,6 +20,7 @@ export const chromium = {
 
 export default defineConfig({
   testDir: "e2e",
+  testIgnore: "live.spec.ts", // the live suite runs against a running campaign: playwright.live.config.ts
   timeout: 60_000,
   expect: { timeout: 15_000 },
   fullyParallel: false,

@@ -14,7 +14,7 @@ import {
 
 test("the leaderboard shows the seeded models with the API's values", async ({ page }) => {
   const api = await apiJson<Leaderboard>("/api/leaderboard");
-  await page.goto("/");
+  await page.goto("/leaderboard");
   await expect(page.locator("table.board tbody tr")).toHaveCount(api.best.length);
   expect(await bestOnPage(page)).toEqual(bestOf(api));
   for (const row of api.best) {
@@ -26,13 +26,13 @@ test("the leaderboard shows the seeded models with the API's values", async ({ p
   await expect(page.locator("canvas[data-points]")).toHaveAttribute("data-points", String(api.points.length));
   // the README's picture: a deadline that changes a winner, two models compared
   await page.setViewportSize({ width: 1440, height: 1000 });
-  await page.goto("/?max_itl_ms=50&compare=llama-3.1-8b&compare=qwen2.5-7b");
+  await page.goto("/leaderboard?max_itl_ms=50&compare=llama-3.1-8b&compare=qwen2.5-7b");
   await expect(page.getByRole("region", { name: "Compared models" })).toBeVisible();
   await screenshot(page, "leaderboard", true);
 });
 
 test("changing the ITL deadline changes the chosen configuration exactly as GET /api/leaderboard does", async ({ page }) => {
-  await page.goto("/");
+  await page.goto("/leaderboard");
   await expect(page.locator("table.board tbody tr").first()).toBeVisible();
   const deadline = page.getByLabel("Inter-token latency deadline", { exact: true });
   const percentile = page.getByLabel("Inter-token latency percentile");
@@ -55,7 +55,7 @@ test("changing the ITL deadline changes the chosen configuration exactly as GET 
 });
 
 test("a URL with filters, constraints, sort and comparison reopens the same view", async ({ page }) => {
-  const view = "/?gpu=NVIDIA+A100-SXM4-80GB&max_itl_ms=70&max_power_w=390&sort=-output_tokens_per_s&compare=qwen2.5-7b&compare=mistral-7b&scale=log";
+  const view = "/leaderboard?gpu=NVIDIA+A100-SXM4-80GB&max_itl_ms=70&max_power_w=390&sort=-output_tokens_per_s&compare=qwen2.5-7b&compare=mistral-7b&scale=log";
   await page.goto(view);
   await expect(page.getByLabel("GPU", { exact: true })).toHaveValue("NVIDIA A100-SXM4-80GB");
   await expect(page.getByLabel("Inter-token latency deadline", { exact: true })).toHaveValue("70");
@@ -79,7 +79,7 @@ test("a point of the chart opens its run, by keyboard and by mouse", async ({ pa
   const configs = await apiJson<Configurations>("/api/configurations");
   const target = configs.configurations.find((c) => c.config_id === facts.configs["llama-3.1-8b/c4"]);
   expect(target).toBeDefined();
-  await page.goto("/");
+  await page.goto("/leaderboard");
   const chart = page.getByRole("application", { name: /Time-energy chart/ });
   await chart.focus();
   const focusText = page.locator("#pareto-focus");
@@ -99,7 +99,7 @@ test("a point of the chart opens its run, by keyboard and by mouse", async ({ pa
 });
 
 test("CSV and JSON downloads hold the rows that are shown", async ({ page }) => {
-  await page.goto("/?max_itl_ms=50");
+  await page.goto("/leaderboard?max_itl_ms=50");
   const api = await apiJson<Leaderboard>("/api/leaderboard?max_itl_ms=50");
   await expect.poll(() => bestOnPage(page)).toEqual(bestOf(api));
   const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
@@ -116,14 +116,14 @@ test("CSV and JSON downloads hold the rows that are shown", async ({ page }) => 
 });
 
 test("a quality badge says what it means on keyboard focus", async ({ page }) => {
-  await page.goto("/");
+  await page.goto("/leaderboard");
   const badge = page.locator(`tr[data-config="${facts.configs["mistral-7b/m8"]}"]`).getByRole("button", { name: "throttled" });
   await badge.focus();
   await expect(page.getByRole("tooltip").filter({ hasText: "lowered its clocks" })).toBeVisible();
 });
 
 test("no serious accessibility violation, light and dark, and it fits a phone", async ({ page }) => {
-  await page.goto("/?compare=qwen2.5-7b&compare=mistral-7b");
+  await page.goto("/leaderboard?compare=qwen2.5-7b&compare=mistral-7b");
   await expect(page.locator("table.board tbody tr").first()).toBeVisible();
   await noSeriousAxeViolations(page, "the leaderboard, light");
   await page.emulateMedia({ colorScheme: "dark" });

@@ -39,7 +39,7 @@ test("an unknown run and an unknown page say they are not found", async ({ page 
 
 test("the API being down shows a clear message, retries, and recovers", async ({ page }) => {
   await page.route("**/api/**", (route) => route.fulfill({ status: 503, contentType: "text/plain", body: "upstream down" }));
-  await page.goto("/");
+  await page.goto("/leaderboard");
   const alert = page.getByRole("alert");
   await expect(alert).toContainText("The llem API did not answer");
   await expect(alert).toContainText("Retrying automatically");
@@ -53,4 +53,17 @@ test("the API being down shows a clear message, retries, and recovers", async ({
   await page.unroute("**/api/runs/**");
   await page.getByRole("button", { name: "Retry now" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toContainText("llama-3.1-8b");
+});
+
+test("the overview shows the top of the leaderboard and links on; part 1's leaderboard links still open it", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Energy of LLM inference");
+  const top = page.getByTestId("top-board");
+  await expect(top.locator("li")).toHaveCount(Math.min(5, facts.models.length));
+  await expect(page.getByTestId("runners-online")).toContainText("online");
+  await expect(page.getByRole("link", { name: "The whole leaderboard" })).toHaveAttribute("href", "/leaderboard");
+  await noSeriousAxeViolations(page, "the overview");
+  await page.goto("/?max_itl_ms=50");
+  await expect(page).toHaveURL(/\/leaderboard\?max_itl_ms=50$/);
+  await expect(page.getByLabel("Inter-token latency deadline", { exact: true })).toHaveValue("50");
 });

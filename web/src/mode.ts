@@ -12,6 +12,9 @@ export function siteMode(doc: Document = document): SiteMode {
 
 export const MODE: SiteMode = siteMode();
 
+/** Where the leaderboard lives: the home page of a static copy; beside the overview when served by the API. */
+export const BOARD_PATH = MODE === "static" ? "/" : "/leaderboard";
+
 /** The URL of an exported data file, relative to the page (works in any folder of any host). */
 export function dataUrl(file: string): string {
   return new URL(`data/${file}`, document.baseURI).toString();

@@ -1,9 +1,9 @@
 /** Data fetching as hooks (React Query): pages never fetch in their bodies. */
 import { useQuery } from "@tanstack/react-query";
 import { MODE, dataUrl } from "../mode";
-import { api, fetchJson, unwrap } from "./client";
+import { ApiError, api, fetchJson, retryDelayMs, shouldRetry, unwrap } from "./client";
 import type { paths } from "./schema";
-import type { CampaignPage, Configurations, RequestPage, RunDetail, RunPage, TimeSeries } from "./types";
+import type { CampaignDetail, CampaignPage, Configurations, RequestPage, RunDetail, RunnerOut, RunPage, TimeSeries } from "./types";
 
 /** Every configuration: from the API, or from the static site's data/configurations.json. */
 export function useConfigurations() {
@@ -61,6 +61,27 @@ export function useCampaigns(limit: number, offset: number) {
     queryFn: (): Promise<CampaignPage> =>
       unwrap(api.GET("/api/campaigns", { params: { query: { limit, offset } } })),
     placeholderData: (previous) => previous,
+  });
+}
+
+/** A campaign just submitted is not in the database until ingest has written it: a 404 is retried for a while. */
+export const NEW_CAMPAIGN_RETRIES = 30;
+
+export function useCampaign(campaignId: string) {
+  return useQuery({
+    queryKey: ["campaign", campaignId],
+    retry: (failures, error) =>
+      error instanceof ApiError && error.status === 404 ? failures < NEW_CAMPAIGN_RETRIES : shouldRetry(failures, error),
+    retryDelay: (attempt, error) => (error instanceof ApiError && error.status === 404 ? 1000 : retryDelayMs(attempt)),
+    queryFn: (): Promise<CampaignDetail> =>
+      unwrap(api.GET("/api/campaigns/{campaign_id}", { params: { path: { campaign_id: campaignId } } })),
+  });
+}
+
+export function useRunners() {
+  return useQuery({
+    queryKey: ["runners"],
+    queryFn: (): Promise<RunnerOut[]> => unwrap(api.GET("/api/runners")),
   });
 }
 

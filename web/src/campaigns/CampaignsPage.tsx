@@ -1,4 +1,4 @@
-/** Every campaign, newest first, with its progress (read-only; part 2 adds the live view). */
+/** Every campaign, newest first, with its progress; each opens its live page. */
 import { useEffect } from "react";
 import { useCampaigns } from "../api/queries";
 import { Pager } from "../components/Pager";
@@ -19,6 +19,9 @@ export function CampaignsPage() {
   return (
     <>
       <h1>Campaigns</h1>
+      <p>
+        Open a campaign to watch it live, or <Link to="/campaigns/new">build a new one</Link>.
+      </p>
       <QueryState query={campaigns} what="campaigns">
         {(page) => (
           <>
@@ -41,7 +44,7 @@ export function CampaignsPage() {
                     return (
                       <tr key={c.campaign_id}>
                         <th scope="row">
-                          {c.name}
+                          <Link to={`/campaigns/${c.campaign_id}`}>{c.name}</Link>
                           <span className="muted block">{c.description || fmt.shortId(c.campaign_id)}</span>
                         </th>
                         <td>

@@ -1,25 +1,28 @@
 import type { ReactNode } from "react";
-import { MODE } from "../mode";
+import { BOARD_PATH, MODE } from "../mode";
 import { Link, usePlace } from "../router";
 import { useTheme } from "./theme";
 
 const NAV = [
-  { to: "/", label: "Leaderboard", api: false },
+  { to: "/", label: "Overview", api: true },
+  { to: BOARD_PATH, label: "Leaderboard", api: false },
   { to: "/runs", label: "Runs", api: true },
   { to: "/campaigns", label: "Campaigns", api: true },
+  { to: "/campaigns/new", label: "New campaign", api: true },
+  { to: "/fleet", label: "Fleet", api: true },
 ];
 
 export function Layout({ children }: { children: ReactNode }) {
   const place = usePlace();
   const [theme, nextTheme] = useTheme();
-  const section = place.path === "/" ? "/" : `/${place.path.split("/")[1] ?? ""}`;
+  const section = NAV.some((item) => item.to === place.path) ? place.path : `/${place.path.split("/")[1] ?? ""}`;
   return (
     <>
       <a className="skip" href="#main">
         Skip to content
       </a>
       <header className="site-header">
-        <Link to="/" className="brand" aria-label="llem home: the leaderboard">
+        <Link to="/" className="brand" aria-label="llem home">
           <svg aria-hidden="true" viewBox="0 0 32 32" width="24" height="24">
             <rect width="32" height="32" rx="6" fill="var(--accent)" />
             <path d="M18 4 8 18h7l-2 10 11-15h-7z" fill="var(--accent-ink)" />

@@ -1,3 +1,4 @@
+import { BOARD_PATH } from "../mode";
 import { Link } from "../router";
 
 export function NotFound({ detail }: { detail: string }) {
@@ -6,7 +7,7 @@ export function NotFound({ detail }: { detail: string }) {
       <h1 id="not-found-title">Not found</h1>
       <p>{detail}</p>
       <p>
-        <Link to="/">Back to the leaderboard</Link>
+        <Link to={BOARD_PATH}>Back to the leaderboard</Link>
       </p>
     </section>
   );

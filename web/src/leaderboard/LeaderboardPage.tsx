@@ -8,7 +8,7 @@ import { useConfigurations } from "../api/queries";
 import type { ConfigRow, Configurations } from "../api/types";
 import { QueryState } from "../components/QueryState";
 import * as fmt from "../format";
-import { MODE } from "../mode";
+import { BOARD_PATH, MODE } from "../mode";
 import { Link, navigate, usePlace } from "../router";
 import { BestTable } from "./BestTable";
 import { ComparePanel } from "./ComparePanel";
@@ -186,7 +186,7 @@ export function LeaderboardPage() {
   const query = useConfigurations();
   const setView = (next: BoardView) => {
     const search = serializeView(next).toString();
-    navigate(search ? `/?${search}` : "/", { replace: true });
+    navigate(search ? `${BOARD_PATH}?${search}` : BOARD_PATH, { replace: true });
   };
   useEffect(() => {
     document.title = "llem leaderboard: energy per token of LLM inference";
