@@ -101,6 +101,8 @@ def demo(
     result = asyncio.run(_submit())
     cid, total = str(result.campaign_id), len(expansion.jobs)
     typer.echo(f"\nsubmitted campaign {cid}: {result.queued} job(s) queued, {result.already} already known")
+    if "LLEM_WEB_DIR" in state.env():
+        typer.echo(f"watch it live: {state.api_url}/campaigns/{cid}   (or: llem campaign watch {cid})")
     deadline = time.monotonic() + timeout_s
     done: list[dict[str, Any]] = []
     while time.monotonic() < deadline:

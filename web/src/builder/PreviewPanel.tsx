@@ -17,10 +17,9 @@ function Settings({ settings }: { settings: Setting[] }) {
 }
 
 function Result({ preview }: { preview: CampaignPreview }) {
-  const varying = useMemo(
-    () => varyingKeys([...preview.configurations, ...preview.dropped.map((d) => d.config as Combination)]),
-    [preview],
-  );
+  // what varies among the configurations (bold in the table), and among the pruned combinations (named in the list)
+  const varying = useMemo(() => varyingKeys(preview.configurations), [preview]);
+  const varyingDropped = useMemo(() => varyingKeys(preview.dropped.map((d) => d.config as Combination)), [preview]);
   return (
     <>
       <p className="bjobs">
@@ -68,7 +67,7 @@ function Result({ preview }: { preview: CampaignPreview }) {
         <ul className="bdropped">
           {preview.dropped.map((d, i) => (
             <li key={i}>
-              {describeDropped(d, varying)}: <span className="bdropped-reason">{d.reason}</span>
+              {describeDropped(d, varyingDropped)}: <span className="bdropped-reason">{d.reason}</span>
             </li>
           ))}
         </ul>
