@@ -216,7 +216,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** LiveRun */
+        /**
+         * LiveRun
+         * @description One run's metric batches: recent history first, then live.
+         *
+         *     A `text/event-stream` stream. Each SSE message's `event` is the event's `type` and its `data` is the event's JSON exactly as published on NATS, by `event`: `metric.batch`: MetricBatch; `dropped`: DroppedNotice. `dropped` says how many older messages this (slow) client lost. The first message, a `retry` hint, has no data.
+         */
         get: operations["liveRun"];
         put?: never;
         post?: never;
@@ -233,7 +238,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** LiveCampaign */
+        /**
+         * LiveCampaign
+         * @description One campaign: progress, job states and its runs' lifecycle (latest per subject, then live).
+         *
+         *     A `text/event-stream` stream. Each SSE message's `event` is the event's `type` and its `data` is the event's JSON exactly as published on NATS, by `event`: `campaign.submitted`: CampaignSubmitted; `campaign.cancelled`: CampaignCancelled; `campaign.progress`: CampaignProgress; `job.status`: JobStatusChanged; `run.started`: RunStarted; `run.completed`: RunCompleted; `run.failed`: RunFailed; `dropped`: DroppedNotice. `dropped` says how many older messages this (slow) client lost. The first message, a `retry` hint, has no data.
+         */
         get: operations["liveCampaign"];
         put?: never;
         post?: never;
@@ -250,7 +260,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** LiveCampaignMetrics */
+        /**
+         * LiveCampaignMetrics
+         * @description The metric batches of every run of one campaign: the last batch of each run, then live.
+         *
+         *     A `text/event-stream` stream. Each SSE message's `event` is the event's `type` and its `data` is the event's JSON exactly as published on NATS, by `event`: `metric.batch`: MetricBatch; `dropped`: DroppedNotice. `dropped` says how many older messages this (slow) client lost. The first message, a `retry` hint, has no data.
+         */
         get: operations["liveCampaignMetrics"];
         put?: never;
         post?: never;
@@ -267,7 +282,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** LiveFleet */
+        /**
+         * LiveFleet
+         * @description Runner heartbeats (the latest of each runner first, then live).
+         *
+         *     A `text/event-stream` stream. Each SSE message's `event` is the event's `type` and its `data` is the event's JSON exactly as published on NATS, by `event`: `runner.heartbeat`: RunnerHeartbeat; `dropped`: DroppedNotice. `dropped` says how many older messages this (slow) client lost. The first message, a `retry` hint, has no data.
+         */
         get: operations["liveFleet"];
         put?: never;
         post?: never;
@@ -315,6 +335,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** CampaignCancelled */
+        CampaignCancelled: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * @default campaign.cancelled
+             * @constant
+             */
+            type: "campaign.cancelled";
+            /** Format: uuid */
+            campaign_id: string;
+            /** @default  */
+            reason: string;
+        };
         /** CampaignDetail */
         CampaignDetail: {
             campaign: components["schemas"]["CampaignOut"];
@@ -350,6 +398,46 @@ export interface components {
             configurations: components["schemas"]["PreviewConfiguration"][];
             dropped: components["schemas"]["DroppedOut"][];
         };
+        /** CampaignProgress */
+        CampaignProgress: {
+            /** Format: uuid */
+            campaign_id: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "finished" | "cancelled";
+            total: number;
+            queued: number;
+            running: number;
+            completed: number;
+            failed: number;
+            cancelled: number;
+            /** @description Mean wall time of the campaign's completed jobs; null before the first. */
+            mean_job_duration_s?: number | null;
+            /** @description Remaining jobs x mean job duration / live runners of the campaign's pools; null when unknown. */
+            eta_s?: number | null;
+            /** @description Runners of the campaign's pools alive when this was computed. */
+            live_runners: number;
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * @default campaign.progress
+             * @constant
+             */
+            type: "campaign.progress";
+        };
         /** CampaignProgressOut */
         CampaignProgressOut: {
             /** Format: uuid */
@@ -373,6 +461,42 @@ export interface components {
              * @description datetime with the constraint that the value must have timezone info
              */
             occurred_at: string;
+        };
+        /** CampaignSubmitted */
+        CampaignSubmitted: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * @default campaign.submitted
+             * @constant
+             */
+            type: "campaign.submitted";
+            /** Format: uuid */
+            campaign_id: string;
+            name: string;
+            /** @default  */
+            description: string;
+            job_count: number;
+            /** @description The campaign spec as submitted. */
+            spec?: {
+                [key: string]: unknown[] | {
+                    [key: string]: unknown;
+                } | string | boolean | number | null;
+            };
         };
         /** CancelIn */
         CancelIn: {
@@ -435,6 +559,10 @@ export interface components {
              */
             ttft_percentile: "p50" | "p90" | "p95" | "p99";
             max_power_w?: number | null;
+        };
+        /** DroppedNotice */
+        DroppedNotice: {
+            dropped: number;
         };
         /** DroppedOut */
         DroppedOut: {
@@ -550,6 +678,46 @@ export interface components {
             backend: components["schemas"]["LlamaCppBackend"] | components["schemas"]["OpenAICompatibleBackend"] | components["schemas"]["VllmBackend"];
             workload?: components["schemas"]["Workload"];
             protocol?: components["schemas"]["MeasurementProtocol"];
+        };
+        /** JobStatusChanged */
+        JobStatusChanged: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * @default job.status
+             * @constant
+             */
+            type: "job.status";
+            /** Format: uuid */
+            job_id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Runner pool, one NATS subject token. */
+            pool: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "completed" | "failed" | "cancelled";
+            /** @description Latest delivery attempt seen (0: never started). */
+            attempt: number;
+            runner_id?: string | null;
+            run_id?: string | null;
+            /** @description Why a job failed, was cancelled or requeued. */
+            reason?: string | null;
+            /** @description Orders the changes of one job: a higher revision is newer. */
+            revision: number;
         };
         /** LatencyStats */
         LatencyStats: {
@@ -676,6 +844,81 @@ export interface components {
              */
             metric_batch_max_interval_ms: number;
         };
+        /** MetricBatch */
+        MetricBatch: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * Format: uuid
+             * @description One execution attempt of a job.
+             */
+            run_id: string;
+            /** Format: uuid */
+            job_id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Runner id, one NATS subject token. */
+            runner_id: string;
+            /** @description Delivery attempt of the job that produced this run. */
+            attempt: number;
+            /**
+             * @default metric.batch
+             * @constant
+             */
+            type: "metric.batch";
+            /** @description Batch sequence number within the run, from 0. */
+            seq: number;
+            /** @enum {string} */
+            meter: "nvml" | "rapl" | "none";
+            sampling_period_ms?: number | null;
+            samples: components["schemas"]["MetricSample"][];
+        };
+        /** MetricSample */
+        MetricSample: {
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            sampled_at: string;
+            /** @description GPU index; null for host-level samples (no device). */
+            gpu_index?: number | null;
+            /** @description Instantaneous board power. */
+            power_w?: number | null;
+            /** @description Driver-averaged board power. */
+            power_avg_w?: number | null;
+            /** @description Cumulative energy counter reading (NVML total energy), joules. */
+            energy_counter_j?: number | null;
+            temperature_c?: number | null;
+            gpu_utilization_pct?: number | null;
+            memory_used_bytes?: number | null;
+            sm_clock_mhz?: number | null;
+            memory_clock_mhz?: number | null;
+            /** @description NVML clocks-event (throttle) reason bitmask; 0 = none. */
+            throttle_reasons?: number | null;
+            /** @description RAPL package energy, all sockets, unwrapped cumulative joules. */
+            cpu_package_energy_counter_j?: number | null;
+            /** @description RAPL DRAM energy, all sockets, unwrapped cumulative joules. */
+            dram_energy_counter_j?: number | null;
+            requests_completed_total?: number | null;
+            /** @description Cumulative in this run. */
+            prompt_tokens_total?: number | null;
+            /** @description Cumulative in this run. */
+            output_tokens_total?: number | null;
+        };
         /** OpenAICompatibleBackend */
         OpenAICompatibleBackend: {
             /**
@@ -784,6 +1027,44 @@ export interface components {
             run_id: string;
             items: components["schemas"]["RequestOut"][];
         };
+        /** RunCompleted */
+        RunCompleted: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * Format: uuid
+             * @description One execution attempt of a job.
+             */
+            run_id: string;
+            /** Format: uuid */
+            job_id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Runner id, one NATS subject token. */
+            runner_id: string;
+            /** @description Delivery attempt of the job that produced this run. */
+            attempt: number;
+            /**
+             * @default run.completed
+             * @constant
+             */
+            type: "run.completed";
+            summary: components["schemas"]["RunSummary"];
+        };
         /** RunDetail */
         RunDetail: {
             run: components["schemas"]["RunOut"];
@@ -791,6 +1072,49 @@ export interface components {
             fingerprint: components["schemas"]["HostFingerprint"] | null;
             summary: components["schemas"]["RunSummary"] | null;
             repetitions: components["schemas"]["RepetitionResult"][];
+        };
+        /** RunFailed */
+        RunFailed: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * Format: uuid
+             * @description One execution attempt of a job.
+             */
+            run_id: string;
+            /** Format: uuid */
+            job_id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Runner id, one NATS subject token. */
+            runner_id: string;
+            /** @description Delivery attempt of the job that produced this run. */
+            attempt: number;
+            /**
+             * @default run.failed
+             * @constant
+             */
+            type: "run.failed";
+            /** @description What went wrong, for a person. */
+            reason: string;
+            /** @description Machine-readable error class, for instance 'BackendLoadError'. */
+            error_type: string;
+            /** @description True when another attempt may succeed (transient failure). */
+            retryable: boolean;
         };
         /** RunOut */
         RunOut: {
@@ -826,6 +1150,47 @@ export interface components {
             limit: number;
             offset: number;
         };
+        /** RunStarted */
+        RunStarted: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * Format: uuid
+             * @description One execution attempt of a job.
+             */
+            run_id: string;
+            /** Format: uuid */
+            job_id: string;
+            /** Format: uuid */
+            campaign_id: string;
+            /** @description Runner id, one NATS subject token. */
+            runner_id: string;
+            /** @description Delivery attempt of the job that produced this run. */
+            attempt: number;
+            /**
+             * @default run.started
+             * @constant
+             */
+            type: "run.started";
+            job: components["schemas"]["JobSpec"];
+            fingerprint: components["schemas"]["HostFingerprint"];
+            /** @enum {string} */
+            meter: "nvml" | "rapl" | "none";
+        };
         /** RunSummary */
         RunSummary: {
             duration_s: number;
@@ -859,6 +1224,44 @@ export interface components {
             };
             measurement: components["schemas"]["Measurement"];
             quality_flags?: components["schemas"]["QualityFlag"][];
+        };
+        /** RunnerHeartbeat */
+        RunnerHeartbeat: {
+            /**
+             * @description Version of the event schema. Consumers dead-letter versions they do not know.
+             * @default 1
+             * @constant
+             */
+            schema_version: 1;
+            /**
+             * Format: uuid
+             * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
+             */
+            event_id?: string;
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            occurred_at?: string;
+            /**
+             * @default runner.heartbeat
+             * @constant
+             */
+            type: "runner.heartbeat";
+            /** @description Runner id, one NATS subject token. */
+            runner_id: string;
+            hostname: string;
+            pools: string[];
+            /**
+             * Format: date-time
+             * @description datetime with the constraint that the value must have timezone info
+             */
+            started_at: string;
+            heartbeat_interval_s: number;
+            current_job_id?: string | null;
+            current_run_id?: string | null;
+            gpus?: components["schemas"]["GpuInfo"][];
+            llem_version: string;
         };
         /** RunnerOut */
         RunnerOut: {
@@ -1592,13 +1995,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The messages' `data`, one of: MetricBatch, DroppedNotice. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": components["schemas"]["MetricBatch"] | components["schemas"]["DroppedNotice"];
                 };
             };
             /** @description Bad request: a parameter or the body is invalid; `detail` names it. */
@@ -1635,13 +2038,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The messages' `data`, one of: CampaignSubmitted, CampaignCancelled, CampaignProgress, JobStatusChanged, RunStarted, RunCompleted, RunFailed, DroppedNotice. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": components["schemas"]["CampaignSubmitted"] | components["schemas"]["CampaignCancelled"] | components["schemas"]["CampaignProgress"] | components["schemas"]["JobStatusChanged"] | components["schemas"]["RunStarted"] | components["schemas"]["RunCompleted"] | components["schemas"]["RunFailed"] | components["schemas"]["DroppedNotice"];
                 };
             };
             /** @description Bad request: a parameter or the body is invalid; `detail` names it. */
@@ -1678,13 +2081,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The messages' `data`, one of: MetricBatch, DroppedNotice. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": components["schemas"]["MetricBatch"] | components["schemas"]["DroppedNotice"];
                 };
             };
             /** @description Bad request: a parameter or the body is invalid; `detail` names it. */
@@ -1719,13 +2122,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Request fulfilled, document follows */
+            /** @description The messages' `data`, one of: RunnerHeartbeat, DroppedNotice. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": components["schemas"]["RunnerHeartbeat"] | components["schemas"]["DroppedNotice"];
                 };
             };
             /** @description Bad request: a parameter or the body is invalid; `detail` names it. */

@@ -8,7 +8,7 @@ OpenAPI document (and the web app's generated client) types them end to end from
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -185,6 +185,13 @@ class DroppedOut(msgspec.Struct, kw_only=True):
 
     config: dict[str, Any]
     reason: str
+
+
+class DroppedNotice(msgspec.Struct, kw_only=True):
+    """The `data` of a live stream's `dropped` message: this client was too slow and lost its
+    oldest messages, this many since the last notice (it may refetch what it shows)."""
+
+    dropped: Annotated[int, msgspec.Meta(ge=1)]
 
 
 class SubmittedOut(msgspec.Struct, kw_only=True):

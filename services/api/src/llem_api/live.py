@@ -32,12 +32,17 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
+import msgspec
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import DeliverPolicy
 
+from llem_api.dto import DroppedNotice
+
 log = logging.getLogger("llem.api.live")
+
+DROPPED = "dropped"  # the SSE event of a DroppedNotice
 
 
 _EVENT_ID = re.compile(r"^(?:([0-9a-f]{8})-)?([0-9]+)$")
@@ -199,7 +204,9 @@ class Hub:
             while True:
                 item = await client.queue.get()
                 if client.dropped:
-                    yield Item(item.id, "dropped", json.dumps({"dropped": client.dropped}))
+                    yield Item(
+                        item.id, DROPPED, msgspec.json.encode(DroppedNotice(dropped=client.dropped)).decode()
+                    )
                     client.dropped = 0
                 yield item
         finally:

@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from functools import reduce
+from inspect import getdoc
+from operator import or_
+from typing import Annotated, Any
 from uuid import UUID
 
 from litestar import Request, get
 from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from nats.js.api import DeliverPolicy
 
+from llem_api.dto import DroppedNotice
 from llem_api.errors import BadRequest, Unavailable
-from llem_api.live import EVENT_ID_PATTERN, EventId, Hub, TopicSpec
+from llem_api.live import DROPPED, EVENT_ID_PATTERN, EventId, Hub, TopicSpec
 from llem_api.problems import problems
+from llem_schemas.base import Event
+from llem_schemas.events import (
+    CampaignCancelled,
+    CampaignProgress,
+    CampaignSubmitted,
+    JobStatusChanged,
+    MetricBatch,
+    RunCompleted,
+    RunFailed,
+    RunnerHeartbeat,
+    RunStarted,
+    event_type_name,
+)
 from llem_schemas.subjects import Layout
 
 ERRORS = problems(400, 503)
@@ -30,6 +49,40 @@ LastEventId = Annotated[
         " when both are sent). An id of an earlier API process replays the whole history.",
     ),
 ]
+
+
+def messages_of(*events: type[Event]) -> dict[str, type[Any]]:
+    """A live stream's SSE messages: `event` name -> the model of its `data`."""
+    return {**{event_type_name(e): e for e in events}, DROPPED: DroppedNotice}
+
+
+def _live(path: str, *events: type[Event]) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+    """`@get` for an SSE route whose messages carry these events: its documented 200 response is a
+    `oneOf` of their models (components derived from the models themselves, like every other), and
+    its description names the model of each `event`."""
+    messages = messages_of(*events)
+    listing = "; ".join(f"`{name}`: {model.__name__}" for name, model in messages.items())
+    about = (
+        f"A `{SSE}` stream. Each SSE message's `event` is the event's `type` and its `data` is the"
+        f" event's JSON exactly as published on NATS, by `event`: {listing}. `dropped` says how"
+        " many older messages this (slow) client lost. The first message, a `retry` hint, has no data."
+    )
+    ok = ResponseSpec(
+        reduce(or_, messages.values()),  # a Union: `oneOf` the message models
+        description=f"The messages' `data`, one of: {', '.join(m.__name__ for m in messages.values())}.",
+        media_type=SSE,
+        generate_examples=False,
+    )
+
+    def decorate(fn: Callable[..., Any]) -> HTTPRouteHandler:
+        return get(
+            path,
+            media_type=SSE,
+            description=f"{getdoc(fn)}\n\n{about}",
+            responses={200: ok, **ERRORS},
+        )(fn)
+
+    return decorate
 
 
 def _last_event_id(request: Request[object, object, State], query: str | None) -> EventId | None:
@@ -56,7 +109,7 @@ def _sse(request: Request[object, object, State], spec: TopicSpec, query: str | 
     return ServerSentEvent(messages())
 
 
-@get("/api/live/runs/{run_id:uuid}", media_type=SSE, responses=ERRORS)
+@_live("/api/live/runs/{run_id:uuid}", MetricBatch)
 async def live_run(
     request: Request[object, object, State], run_id: FromPath[UUID], last_event_id: LastEventId = None
 ) -> ServerSentEvent:
@@ -66,7 +119,16 @@ async def live_run(
     return _sse(request, TopicSpec(f"run:{run_id}", (subject,), layout.metrics_stream), last_event_id)
 
 
-@get("/api/live/campaigns/{campaign_id:uuid}", media_type=SSE, responses=ERRORS)
+@_live(
+    "/api/live/campaigns/{campaign_id:uuid}",
+    CampaignSubmitted,
+    CampaignCancelled,
+    CampaignProgress,
+    JobStatusChanged,
+    RunStarted,
+    RunCompleted,
+    RunFailed,
+)
 async def live_campaign(
     request: Request[object, object, State], campaign_id: FromPath[UUID], last_event_id: LastEventId = None
 ) -> ServerSentEvent:
@@ -81,7 +143,7 @@ async def live_campaign(
     return _sse(request, spec, last_event_id)
 
 
-@get("/api/live/campaigns/{campaign_id:uuid}/metrics", media_type=SSE, responses=ERRORS)
+@_live("/api/live/campaigns/{campaign_id:uuid}/metrics", MetricBatch)
 async def live_campaign_metrics(
     request: Request[object, object, State], campaign_id: FromPath[UUID], last_event_id: LastEventId = None
 ) -> ServerSentEvent:
@@ -94,7 +156,7 @@ async def live_campaign_metrics(
     return _sse(request, spec, last_event_id)
 
 
-@get("/api/live/fleet", media_type=SSE, responses=ERRORS)
+@_live("/api/live/fleet", RunnerHeartbeat)
 async def live_fleet(
     request: Request[object, object, State], last_event_id: LastEventId = None
 ) -> ServerSentEvent:
