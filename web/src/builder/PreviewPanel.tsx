@@ -19,7 +19,10 @@ function Settings({ settings }: { settings: Setting[] }) {
 function Result({ preview }: { preview: CampaignPreview }) {
   // what varies among the configurations (bold in the table), and among the pruned combinations (named in the list)
   const varying = useMemo(() => varyingKeys(preview.configurations), [preview]);
-  const varyingDropped = useMemo(() => varyingKeys(preview.dropped.map((d) => d.config as Combination)), [preview]);
+  const varyingDropped = useMemo(
+    () => new Set([...varying, ...varyingKeys(preview.dropped.map((d) => d.config as Combination))]),
+    [preview, varying],
+  );
   return (
     <>
       <p className="bjobs">

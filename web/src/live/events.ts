@@ -1,6 +1,6 @@
 /**
  * The live events a page receives over SSE: the event contract's messages (schemas/, the AsyncAPI
- * document), each discriminated by `type`. `parseEvent` keeps a message it can use and drops one it
+ * document; typed from the OpenAPI document's components), each discriminated by `type`. `parseEvent` keeps a message it can use and drops one it
  * cannot (never throws into a render).
  */
 import type { components } from "../api/schema";
@@ -11,85 +11,20 @@ export type JobSpec = S["JobSpec"];
 export type RunSummary = S["RunSummary"];
 export type GpuInfo = S["GpuInfo"];
 
-interface Base {
-  event_id: string;
-  occurred_at: string;
-}
-interface RunBase extends Base {
-  run_id: string;
-  job_id: string;
-  campaign_id: string;
-  runner_id: string;
-  attempt: number;
-}
-export interface JobStatusEvent extends Base {
-  type: "job.status";
-  job_id: string;
-  campaign_id: string;
-  pool: string;
-  status: JobStatus;
-  attempt: number;
-  runner_id?: string | null;
-  run_id?: string | null;
-  reason?: string | null;
-  revision: number;
-}
-export interface CampaignProgressEvent extends Base, Omit<S["CampaignProgressOut"], "occurred_at"> {
-  type: "campaign.progress";
-}
-export interface CampaignSubmittedEvent extends Base {
-  type: "campaign.submitted";
-  campaign_id: string;
-  name: string;
-  job_count: number;
-}
-export interface CampaignCancelledEvent extends Base {
-  type: "campaign.cancelled";
-  campaign_id: string;
-  reason?: string;
-}
-export interface RunStartedEvent extends RunBase {
-  type: "run.started";
-  job: JobSpec;
-  meter: string;
-  fingerprint: S["HostFingerprint"];
-}
-export interface RunCompletedEvent extends RunBase {
-  type: "run.completed";
-  summary: RunSummary;
-}
-export interface RunFailedEvent extends RunBase {
-  type: "run.failed";
-  reason: string;
-  error_type: string;
-  retryable: boolean;
-}
-export interface MetricSample {
-  sampled_at: string;
-  gpu_index?: number | null;
-  power_w?: number | null;
-  energy_counter_j?: number | null;
-  output_tokens_total?: number | null;
-}
-export interface MetricBatchEvent extends RunBase {
-  type: "metric.batch";
-  seq: number;
-  meter: string;
-  sampling_period_ms?: number | null;
-  samples: MetricSample[];
-}
-export interface RunnerHeartbeatEvent extends Base {
-  type: "runner.heartbeat";
-  runner_id: string;
-  hostname: string;
-  pools: string[];
-  started_at: string;
-  heartbeat_interval_s: number;
-  current_job_id?: string | null;
-  current_run_id?: string | null;
-  gpus?: GpuInfo[];
-  llem_version: string;
-}
+/** The event contract's messages, generated from the API's OpenAPI document (never hand-written).
+ * Its types are the models' input side (fields with a default optional); as published, every event
+ * carries its `event_id` and `occurred_at`. */
+type Received<T> = T & { event_id: string; occurred_at: string };
+export type JobStatusEvent = Received<S["JobStatusChanged"]>;
+export type CampaignProgressEvent = Received<S["CampaignProgress"]>;
+export type CampaignSubmittedEvent = Received<S["CampaignSubmitted"]>;
+export type CampaignCancelledEvent = Received<S["CampaignCancelled"]>;
+export type RunStartedEvent = Received<S["RunStarted"]>;
+export type RunCompletedEvent = Received<S["RunCompleted"]>;
+export type RunFailedEvent = Received<S["RunFailed"]>;
+export type MetricBatchEvent = Received<S["MetricBatch"]>;
+export type MetricSample = S["MetricSample"];
+export type RunnerHeartbeatEvent = Received<S["RunnerHeartbeat"]>;
 
 export type CampaignEvent =
   | JobStatusEvent
