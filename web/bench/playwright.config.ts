@@ -1,10 +1,10 @@
-/** make bench-web: bench/bench_web.py seeds the data, starts llem-api and runs this. */
+/** make bench-web: bench/bench_web.py seeds the data, starts llem-api and runs these (one file per run). */
 import { defineConfig } from "@playwright/test";
 import { chromium } from "../playwright.config";
 
 export default defineConfig({
   testDir: ".",
-  testMatch: "web.bench.ts",
+  testMatch: ["web.bench.ts", "live.bench.ts"],
   timeout: 600_000,
   workers: 1,
   reporter: [["list"]],
