@@ -104,6 +104,12 @@ export function timestamp(iso: string | null | undefined): string {
   return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
 }
 
+/** How long ago a moment was (ms since the epoch), as "12 s" or "3 min 4 s". */
+export function since(ms: number, now = Date.now()): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 export function shortId(id: string): string {
   return id.slice(0, 8);
 }

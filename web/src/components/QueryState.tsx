@@ -6,13 +6,9 @@
 import type { UseQueryResult } from "@tanstack/react-query";
 import { useEffect, useState, type ReactNode } from "react";
 import { ApiError, Unreachable } from "../api/client";
+import { since } from "../format";
 import { MODE } from "../mode";
 import { NotFound } from "./NotFound";
-
-function since(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
 
 export function UnreachableNotice({ error, firstFailure, onRetry }: { error: Error; firstFailure: number; onRetry: () => void }) {
   const [, tick] = useState(0);

@@ -1,11 +1,7 @@
 /** How fresh a live view is: connected, or disconnected since when, and what the server dropped. */
 import { useEffect, useState } from "react";
+import { since } from "../format";
 import type { Link } from "./stream";
-
-function ago(ms: number): string {
-  const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
-  return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
-}
 
 export function LinkBanner({ link, what }: { link: Link; what: string }) {
   const [, tick] = useState(0);
@@ -27,8 +23,8 @@ export function LinkBanner({ link, what }: { link: Link; what: string }) {
       ) : (
         <p className="notice notice-error" role="alert">
           <strong>Disconnected from the live stream</strong>, reconnecting. What you see is{" "}
-          {link.lastMessageAt ? `from ${ago(link.lastMessageAt)} ago` : "not live"}
-          {link.downSince ? ` (down for ${ago(link.downSince)})` : ""}.
+          {link.lastMessageAt ? `from ${since(link.lastMessageAt)} ago` : "not live"}
+          {link.downSince ? ` (down for ${since(link.downSince)})` : ""}.
         </p>
       )}
       {link.dropped > 0 ? (

@@ -8,22 +8,15 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { GPU_COLOURS, GPU_KEYS } from "../components/gpuColours";
 import { usePalette } from "../components/theme";
 import type { Ring } from "./ring";
 
 const COLOURS = {
   "--ink": "#111",
   "--grid": "#ddd",
-  "--g0": "#0072b2",
-  "--g1": "#d55e00",
-  "--g2": "#009e73",
-  "--g3": "#cc79a7",
-  "--g4": "#e69f00",
-  "--g5": "#56b4e9",
-  "--g6": "#8c6d31",
-  "--g7": "#444",
+  ...GPU_COLOURS,
 };
-const KEYS = ["--g0", "--g1", "--g2", "--g3", "--g4", "--g5", "--g6", "--g7"] as const;
 
 interface Props {
   ring: Ring;
@@ -45,7 +38,7 @@ export function LiveChart({ ring, title, unit, label, height = 160 }: Props) {
     const axis = { stroke: palette["--ink"], grid: { stroke: palette["--grid"], width: 1 }, ticks: { stroke: palette["--grid"], width: 1 } };
     const seriesFor = (i: number): uPlot.Series => ({
       label: labelRef.current(i),
-      stroke: palette[KEYS[i % KEYS.length] ?? "--g0"],
+      stroke: palette[GPU_KEYS[i % GPU_KEYS.length] ?? "--g0"],
       width: 1.5,
       spanGaps: false,
       value: (_u, v) => (v === null || v === undefined ? "–" : `${v.toFixed(1)} ${unit}`),

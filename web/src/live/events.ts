@@ -36,7 +36,8 @@ export type CampaignEvent =
   | RunFailedEvent;
 export type LiveEvent = CampaignEvent | MetricBatchEvent | RunnerHeartbeatEvent;
 
-const TYPES = new Set<string>([
+/** Every message type the live streams carry (the SSE `event` name is the event's `type`). */
+export const EVENT_TYPES = [
   "job.status",
   "campaign.progress",
   "campaign.submitted",
@@ -46,7 +47,8 @@ const TYPES = new Set<string>([
   "run.failed",
   "metric.batch",
   "runner.heartbeat",
-]);
+] as const satisfies readonly LiveEvent["type"][];
+const TYPES = new Set<string>(EVENT_TYPES);
 
 /** The event in an SSE message's data, or null when it is not one this app knows. */
 export function parseEvent(data: string): LiveEvent | null {

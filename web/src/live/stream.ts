@@ -6,7 +6,7 @@
  * epoch, so a restarted API replays its history rather than skipping; the reducers drop repeats.
  */
 import { useEffect, useRef, useState } from "react";
-import { parseEvent, type LiveEvent } from "./events";
+import { EVENT_TYPES, parseEvent, type LiveEvent } from "./events";
 
 export type LinkState = "connecting" | "open" | "reconnecting";
 
@@ -21,17 +21,6 @@ export interface Link {
   reconnects: number;
 }
 
-const EVENT_TYPES = [
-  "job.status",
-  "campaign.progress",
-  "campaign.submitted",
-  "campaign.cancelled",
-  "run.started",
-  "run.completed",
-  "run.failed",
-  "metric.batch",
-  "runner.heartbeat",
-] as const;
 
 export interface StreamHandlers {
   onEvent: (event: LiveEvent) => void;

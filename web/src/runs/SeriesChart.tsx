@@ -6,6 +6,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { GPU_COLOURS, GPU_KEYS } from "../components/gpuColours";
 import { usePalette } from "../components/theme";
 import type { Band } from "./series";
 
@@ -15,16 +16,8 @@ const COLOURS = {
   "--band-steady": "rgba(11,110,79,0.16)",
   "--band-rep-a": "rgba(100,100,100,0.08)",
   "--band-rep-b": "rgba(100,100,100,0.16)",
-  "--g0": "#0072b2",
-  "--g1": "#d55e00",
-  "--g2": "#009e73",
-  "--g3": "#cc79a7",
-  "--g4": "#e69f00",
-  "--g5": "#56b4e9",
-  "--g6": "#8c6d31",
-  "--g7": "#444",
+  ...GPU_COLOURS,
 };
-const GPU_KEYS = ["--g0", "--g1", "--g2", "--g3", "--g4", "--g5", "--g6", "--g7"] as const;
 
 interface Props {
   title: string;
