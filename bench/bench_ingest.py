@@ -38,9 +38,9 @@ import psycopg
 from nats.aio.client import Client as NatsClient
 
 from llem.devstack import NatsServer, PostgresServer
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
 from llem_ingest.store import SampleBatch, copy_rows, sample_rows
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.events import MetricBatch
 from llem_schemas.measurement import MetricSample
 from llem_schemas.stats import percentile

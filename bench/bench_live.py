@@ -28,8 +28,8 @@ import psycopg
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.events import MetricBatch
 from llem_schemas.measurement import MetricSample
 from llem_schemas.stats import percentile

@@ -26,6 +26,7 @@ from pathlib import Path
 import nats
 
 from llem.devstack import NatsServer
+from llem_control.bootstrap import bootstrap
 from llem_runner.backends.base import RequestResult
 from llem_runner.backends.llama_cpp import LlamaCppBackend
 from llem_runner.execute import JobExecution, RunIdentity
@@ -34,7 +35,6 @@ from llem_runner.prompts import load_prompts
 from llem_runner.publisher import EventPublisher
 from llem_runner.spool import Spool
 from llem_runner.tinymodel import write_tiny_model
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas import JobSpec, MeasurementProtocol, Workload
 from llem_schemas import LlamaCppBackend as LlamaCppConfig
 from llem_schemas.subjects import Layout

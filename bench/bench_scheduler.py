@@ -37,10 +37,10 @@ from nats.aio.client import Client as NatsClient
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 
 from llem.devstack import NatsServer
+from llem_control.bootstrap import bootstrap
+from llem_control.expand import expand
+from llem_control.submit import CHUNK, submit_campaign
 from llem_runner.tinymodel import write_tiny_model
-from llem_scheduler.bootstrap import bootstrap
-from llem_scheduler.expand import expand
-from llem_scheduler.submit import CHUNK, submit_campaign
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import JobQueued
 from llem_schemas.subjects import Layout

@@ -51,10 +51,10 @@ from nats.js import JetStreamContext
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open
+from llem_control.bootstrap import bootstrap
+from llem_control.publish import publish_event
 from llem_ingest.migrate import migrate
 from llem_ingest.store import SampleBatch, write_events, write_samples
-from llem_scheduler.bootstrap import bootstrap
-from llem_scheduler.publish import publish_event
 from llem_schemas.events import (
     CampaignSubmitted,
     JobStatus,

@@ -21,9 +21,9 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from llem.devstack import NatsServer, PostgresServer
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
 from llem_runner.tinymodel import write_tiny_model
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 

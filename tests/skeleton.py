@@ -1,6 +1,6 @@
 """Hand-built jobs for runner tests: one llama.cpp job per repetition, published without the
 scheduler's expansion (the runner tests tune a job's fields directly). Campaigns from files go
-through `llem_scheduler.expand` and `submit_campaign`."""
+through `llem_control.expand` and `submit_campaign`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 
 from nats.js import JetStreamContext
 
-from llem_scheduler.publish import enqueue_job, publish_event
+from llem_control.publish import enqueue_job, publish_event
 from llem_schemas.events import CampaignSubmitted, JobQueued
 from llem_schemas.jobs import JobSpec, LlamaCppBackend, MeasurementProtocol, Workload
 from llem_schemas.subjects import Layout

@@ -11,8 +11,8 @@ from nats.js import JetStreamContext
 from llem_api.app import create_app
 from llem_api.preview import configurations
 from llem_api.settings import ApiSettings
-from llem_scheduler.expand import expand
-from llem_scheduler.spec import validate_spec
+from llem_control.expand import expand
+from llem_control.spec import validate_spec
 from llem_schemas.subjects import Layout
 
 

@@ -15,7 +15,7 @@ from nats.js import JetStreamContext
 from llem_api.app import create_app
 from llem_api.settings import ApiSettings
 from llem_api.tokens import create_token, revoke_token
-from llem_scheduler.campaigns import CampaignStore
+from llem_control.campaigns import CampaignStore
 from llem_schemas.subjects import Layout
 
 

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nats.js import JetStreamContext
 
-from llem_scheduler.errors import SpecError
-from llem_scheduler.expand import expand
-from llem_scheduler.spec import load_spec, parse_spec
-from llem_scheduler.state import JobState, StateStore
-from llem_scheduler.submit import submit_campaign
+from llem_control.errors import SpecError
+from llem_control.expand import expand
+from llem_control.spec import load_spec, parse_spec
+from llem_control.state import JobState, StateStore
+from llem_control.submit import submit_campaign
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import JobQueued
 from llem_schemas.subjects import Layout

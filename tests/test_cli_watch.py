@@ -19,9 +19,9 @@ from llem.devstack import NatsServer
 from llem.watch import WatchState, counts, outcome, reduce_all
 from llem.watch_follow import parse
 from llem.watch_view import plain_lines, power, render
-from llem_scheduler.expand import expand
-from llem_scheduler.registry import live_runners
-from llem_scheduler.submit import cancel_campaign, submit_campaign
+from llem_control.expand import expand
+from llem_control.registry import live_runners
+from llem_control.submit import cancel_campaign, submit_campaign
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import (
     AnyEvent,

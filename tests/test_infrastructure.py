@@ -11,8 +11,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy
 
 import llem_ingest
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 

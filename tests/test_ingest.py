@@ -24,9 +24,9 @@ from nats.js import JetStreamContext
 
 from llem.devstack import PostgresServer
 from llem.devstack.ports import free_port
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
 from llem_ingest.retention import drop_old_samples, license_of
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas import (
     CampaignCancelled,
     CampaignProgress,

@@ -7,7 +7,7 @@ import uuid
 
 from nats.js import JetStreamContext
 
-from llem_scheduler.state import StateStore, transition
+from llem_control.state import StateStore, transition
 from llem_schemas import (
     CampaignCancelled,
     JobQueued,

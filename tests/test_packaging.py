@@ -65,15 +65,22 @@ def test_schemas_depend_on_no_framework() -> None:
     assert not closure & {"faststream", "nats-py", "litestar", "psycopg"}
 
 
-# The one allowed edge: the API submits and cancels campaigns with the scheduler's own functions
-# (validation, expansion, idempotent submit), as the issues ask; it never imports ingest or runner.
-ALLOWED = {"llem-api": {"llem-scheduler"}}
+def test_control_library_depends_on_no_framework_or_database() -> None:
+    closure = _closure(_lock(), "llem-control")
+    assert {"nats-py", "llem-schemas"} <= closure
+    assert not closure & {"faststream", "litestar", "psycopg", "llem-scheduler", "llem-api", "llem-ingest"}
 
 
-@pytest.mark.parametrize("member", ["llem-scheduler", "llem-ingest", "llem-api"])
+def test_api_gets_no_faststream() -> None:
+    assert "faststream" not in _closure(_lock(), "llem-api")
+
+
+# Services share the control library; none depends on another service (the API submits and cancels
+# campaigns with llem-control, not with the scheduler's package).
+@pytest.mark.parametrize("member", ["llem-scheduler", "llem-ingest", "llem-api", "llem-runner"])
 def test_services_do_not_depend_on_each_other(member: str) -> None:
     others = {"llem-runner", "llem-scheduler", "llem-ingest", "llem-api", "llem"} - {member}
-    assert _closure(_lock(), member) & others == ALLOWED.get(member, set())
+    assert not _closure(_lock(), member) & others
 
 
 def test_pins_the_nats_server_binary() -> None:

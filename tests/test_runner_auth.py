@@ -16,7 +16,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from llem.devstack import NatsServer
-from llem_scheduler.bootstrap import bootstrap
+from llem_control.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 from .processes import service

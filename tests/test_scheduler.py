@@ -21,12 +21,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
-from llem_scheduler.campaigns import CampaignRecord
-from llem_scheduler.expand import expand
-from llem_scheduler.progress import campaign_progress
-from llem_scheduler.registry import live_runners
-from llem_scheduler.state import JobState, StateStore
-from llem_scheduler.submit import cancel_campaign, submit_campaign
+from llem_control.campaigns import CampaignRecord
+from llem_control.expand import expand
+from llem_control.progress import campaign_progress
+from llem_control.registry import live_runners
+from llem_control.state import JobState, StateStore
+from llem_control.submit import cancel_campaign, submit_campaign
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import JobQueued, RunnerHeartbeat
 from llem_schemas.subjects import Layout

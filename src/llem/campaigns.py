@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llem_scheduler.expand import Expansion
+from llem_control.expand import Expansion
 from llem_schemas.jobs import JobSpec
 
 _COLUMNS = ("#", "pool", "model", "backend", "settings", "requests", "conc", "max_tok", "rep", "job_id")

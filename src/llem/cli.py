@@ -15,7 +15,7 @@ import nats
 import typer
 
 from llem import stack
-from llem_scheduler.submit import Submitted
+from llem_control.submit import Submitted
 from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
 
@@ -75,16 +75,16 @@ def demo(
     """Bring the stack up, run a campaign file (default: examples/demo.yaml) on a tiny generated
     model, and show its runs as the API serves them."""
     from llem.campaigns import table
+    from llem_control.errors import ControlError
+    from llem_control.expand import expand
+    from llem_control.spec import load_spec
+    from llem_control.submit import submit_campaign
     from llem_runner.tinymodel import write_tiny_model
-    from llem_scheduler.errors import SchedulerError
-    from llem_scheduler.expand import expand
-    from llem_scheduler.spec import load_spec
-    from llem_scheduler.submit import submit_campaign
 
     try:
         spec = load_spec(spec_file)
         expansion = expand(spec)
-    except SchedulerError as exc:
+    except ControlError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     state = stack.up(data_dir)
@@ -169,15 +169,15 @@ def campaign_submit(
 ) -> None:
     """Validate and expand a campaign file, then queue its jobs (nothing is published on any error)."""
     from llem.campaigns import table
-    from llem_scheduler.errors import SchedulerError
-    from llem_scheduler.expand import expand
-    from llem_scheduler.spec import load_spec
-    from llem_scheduler.submit import submit_campaign
+    from llem_control.errors import ControlError
+    from llem_control.expand import expand
+    from llem_control.spec import load_spec
+    from llem_control.submit import submit_campaign
 
     try:
         spec = load_spec(spec_file)
         expansion = expand(spec)
-    except SchedulerError as exc:
+    except ControlError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(table(expansion))
@@ -211,8 +211,8 @@ def campaign_cancel(
     prefix: PrefixOption = "llem",
 ) -> None:
     """Cancel a campaign: queued jobs leave the queue, running ones are told to stop."""
-    from llem_scheduler.errors import SchedulerError
-    from llem_scheduler.submit import cancel_campaign
+    from llem_control.errors import ControlError
+    from llem_control.submit import cancel_campaign
 
     async def _cancel() -> None:
         nc = await nats.connect(_nats_url(nats_url))
@@ -223,7 +223,7 @@ def campaign_cancel(
 
     try:
         asyncio.run(_cancel())
-    except SchedulerError as exc:
+    except ControlError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
     typer.echo(f"campaign {campaign_id} cancelled")
@@ -277,8 +277,8 @@ def campaign_status(
     prefix: PrefixOption = "llem",
 ) -> None:
     """Every job of a campaign with its state, from the scheduler's state store."""
-    from llem_scheduler.campaigns import CampaignStore
-    from llem_scheduler.state import JobState, StateStore
+    from llem_control.campaigns import CampaignStore
+    from llem_control.state import JobState, StateStore
 
     layout = Layout(prefix)
 
@@ -309,7 +309,7 @@ def campaign_status(
 @app.command()
 def runners(nats_url: NatsOption = None, prefix: PrefixOption = "llem") -> None:
     """The live fleet: runners whose heartbeat has not expired."""
-    from llem_scheduler.registry import live_runners
+    from llem_control.registry import live_runners
 
     async def _read() -> list[RunnerHeartbeat]:
         nc = await nats.connect(_nats_url(nats_url))

@@ -22,8 +22,8 @@ import psycopg
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open, wait_until
+from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
-from llem_scheduler.bootstrap import bootstrap
 from llem_schemas.subjects import Layout
 
 DEFAULT_DATA_DIR = Path(os.environ.get("LLEM_DATA_DIR", ".data")).resolve()

@@ -23,8 +23,8 @@ from nats.js.errors import BucketNotFoundError, NotFoundError
 from pydantic import ValidationError
 
 from llem.watch import Outcome, WatchState, outcome, reduce_all
-from llem_scheduler.campaigns import CampaignStore
-from llem_scheduler.state import StateStore
+from llem_control.campaigns import CampaignStore
+from llem_control.state import StateStore
 from llem_schemas.events import AnyEvent, CampaignCancelled, CampaignSubmitted, parse_event
 from llem_schemas.subjects import Layout
 

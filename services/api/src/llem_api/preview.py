@@ -6,7 +6,7 @@ from collections import Counter
 from uuid import UUID
 
 from llem_api.dto import CampaignPreview, DroppedOut, PreviewConfiguration
-from llem_scheduler.expand import Expansion
+from llem_control.expand import Expansion
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.jobs import JobSpec
 

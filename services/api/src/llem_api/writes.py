@@ -22,11 +22,11 @@ from llem_api.preview import campaign_preview
 from llem_api.problems import problems
 from llem_api.queries import campaign_status
 from llem_api.tokens import authenticate
-from llem_scheduler.campaigns import CampaignStore
-from llem_scheduler.errors import CampaignNotFound, SpecError
-from llem_scheduler.expand import Expansion, expand
-from llem_scheduler.spec import validate_spec
-from llem_scheduler.submit import cancel_campaign, submit_campaign
+from llem_control.campaigns import CampaignStore
+from llem_control.errors import CampaignNotFound, SpecError
+from llem_control.expand import Expansion, expand
+from llem_control.spec import validate_spec
+from llem_control.submit import cancel_campaign, submit_campaign
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.subjects import Layout
 

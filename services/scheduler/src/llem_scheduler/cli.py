@@ -9,7 +9,7 @@ import logging
 
 import nats
 
-from llem_scheduler.bootstrap import bootstrap
+from llem_control.bootstrap import bootstrap
 from llem_scheduler.settings import SchedulerSettings
 
 

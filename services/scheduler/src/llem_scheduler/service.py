@@ -22,7 +22,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
-from llem_scheduler.bootstrap import bootstrap
+from llem_control.bootstrap import bootstrap
 from llem_scheduler.settings import SchedulerSettings
 from llem_scheduler.tracker import Tracker
 from llem_schemas.events import parse_event

@@ -33,12 +33,13 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from llem_scheduler.campaigns import CampaignRecord, CampaignStore
-from llem_scheduler.progress import campaign_progress
-from llem_scheduler.publish import publish_event
-from llem_scheduler.registry import live_runners
+from llem_control.campaigns import CampaignRecord, CampaignStore
+from llem_control.progress import campaign_progress
+from llem_control.publish import publish_event
+from llem_control.registry import live_runners
+from llem_control.state import JobState, StateStore, transition, verdict
+from llem_control.submit import purge_campaign_queues
 from llem_scheduler.settings import SchedulerSettings
-from llem_scheduler.state import JobState, StateStore, transition, verdict
 from llem_schemas.events import (
     AnyEvent,
     CampaignCancelled,
@@ -51,7 +52,6 @@ from llem_schemas.events import (
     RunStarted,
     parse_event,
 )
-from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.scheduler.tracker")
 
@@ -74,12 +74,6 @@ def record_from_submitted(event: CampaignSubmitted) -> CampaignRecord:
         job_count=event.job_count,
         submitted_at=event.occurred_at,
     )
-
-
-async def purge_campaign_queues(js: JetStreamContext, layout: Layout, record: CampaignRecord) -> None:
-    """Remove every job of the campaign still in the work queue (delivered-but-unacked ones too)."""
-    for pool in record.pools:
-        await js.purge_stream(layout.jobs_stream, subject=layout.job_subject(pool, record.campaign_id))
 
 
 class Tracker:

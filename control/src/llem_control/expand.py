@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from llem_scheduler.errors import SpecError
+from llem_control.errors import SpecError
 from llem_schemas.campaign import CampaignSpec, ModelSpec, PoolSpec
 from llem_schemas.jobs import JobSpec
 

@@ -20,18 +20,23 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from llem_scheduler.bootstrap import bootstrap
-from llem_scheduler.campaigns import CampaignRecord, CampaignStore
-from llem_scheduler.errors import CampaignNotFound
-from llem_scheduler.expand import Expansion
-from llem_scheduler.publish import publish_event, publish_raw
-from llem_scheduler.state import JobState, StateStore
-from llem_scheduler.tracker import purge_campaign_queues
+from llem_control.bootstrap import bootstrap
+from llem_control.campaigns import CampaignRecord, CampaignStore
+from llem_control.errors import CampaignNotFound
+from llem_control.expand import Expansion
+from llem_control.publish import publish_event, publish_raw
+from llem_control.state import JobState, StateStore
 from llem_schemas.campaign import CampaignSpec
 from llem_schemas.events import CampaignCancelled, CampaignSubmitted, JobQueued
 from llem_schemas.subjects import Layout
 
 CHUNK = 256  # jobs in flight at once: PubAcks are awaited together, the queue order is kept
+
+
+async def purge_campaign_queues(js: JetStreamContext, layout: Layout, record: CampaignRecord) -> None:
+    """Remove every job of the campaign still in the work queue (delivered-but-unacked ones too)."""
+    for pool in record.pools:
+        await js.purge_stream(layout.jobs_stream, subject=layout.job_subject(pool, record.campaign_id))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from llem_scheduler.errors import SpecError
+from llem_control.errors import SpecError
 from llem_schemas.campaign import CampaignSpec
 
 

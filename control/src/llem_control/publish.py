@@ -7,7 +7,7 @@ from uuid import UUID
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 
-from llem_scheduler.errors import PublishError
+from llem_control.errors import PublishError
 from llem_schemas.base import Event
 from llem_schemas.events import JobQueued
 from llem_schemas.subjects import Layout

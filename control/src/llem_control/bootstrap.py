@@ -19,7 +19,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
-from llem_scheduler.errors import BootstrapError
+from llem_control.errors import BootstrapError
 from llem_schemas.subjects import ConsumerSpec, KvSpec, Layout, StreamSpec
 
 log = logging.getLogger("llem.scheduler.bootstrap")

@@ -12,7 +12,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
-from llem_scheduler.kvkeys import bucket_keys
+from llem_control.kvkeys import bucket_keys
 from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
 

@@ -19,8 +19,8 @@ from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 from pydantic import Field
 
-from llem_scheduler.errors import StateConflict
-from llem_scheduler.kvkeys import bucket_keys
+from llem_control.errors import StateConflict
+from llem_control.kvkeys import bucket_keys
 from llem_schemas.base import Model, UtcDatetime
 from llem_schemas.events import (
     AnyEvent,

@@ -8,8 +8,8 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
-from llem_scheduler.campaigns import CampaignRecord
-from llem_scheduler.state import JobState
+from llem_control.campaigns import CampaignRecord
+from llem_control.state import JobState
 from llem_schemas.events import CampaignProgress, CampaignStatus
 
 
