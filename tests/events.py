@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 
 from llem_schemas.base import Event
-from llem_schemas.events import RunCompleted, RunFailed, RunStarted
+from llem_schemas.events import FailureKind, RunCompleted, RunFailed, RunStarted
 from llem_schemas.jobs import JobSpec, LlamaCppBackend
 from llem_schemas.measurement import (
     LatencyStats,
@@ -40,7 +40,11 @@ def started(job: JobSpec, attempt: int, runner: str = "r1", run_id: uuid.UUID | 
 
 
 def failed(
-    job: JobSpec, attempt: int, retryable: bool, error_type: str = "BackendError", runner: str = "r1"
+    job: JobSpec,
+    attempt: int,
+    retryable: bool,
+    kind: FailureKind = "backend_error",
+    runner: str = "r1",
 ) -> RunFailed:
     return RunFailed(
         run_id=uuid.uuid4(),
@@ -49,7 +53,8 @@ def failed(
         runner_id=runner,
         attempt=attempt,
         reason="boom",
-        error_type=error_type,
+        failure_kind=kind,
+        error_type="BackendError",
         retryable=retryable,
     )
 

@@ -51,6 +51,7 @@ async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
         runner_id="good-runner",
         attempt=1,
         reason="native crash \x00 here",
+        failure_kind="backend_error",
         error_type="BackendError",
         retryable=True,
     )

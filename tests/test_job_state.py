@@ -16,7 +16,7 @@ from llem_schemas import (
     RunFailed,
     RunStarted,
 )
-from llem_schemas.events import RunCompleted
+from llem_schemas.events import FailureKind, RunCompleted
 from llem_schemas.subjects import Layout
 from tests import events
 
@@ -30,8 +30,8 @@ def _started(attempt: int, runner: str = "r1") -> RunStarted:
     return events.started(JOB, attempt, runner)
 
 
-def _failed(attempt: int, retryable: bool, error_type: str = "BackendError") -> RunFailed:
-    return events.failed(JOB, attempt, retryable, error_type)
+def _failed(attempt: int, retryable: bool, kind: FailureKind = "backend_error") -> RunFailed:
+    return events.failed(JOB, attempt, retryable, kind)
 
 
 def _completed(attempt: int) -> RunCompleted:
@@ -78,7 +78,7 @@ def test_older_and_superseded_attempts_never_override_the_newer_one() -> None:
     assert _walk(QUEUED, _started(2, "b"), _failed(1, False)) == "running", (
         "attempt 1 ended after attempt 2 began"
     )
-    assert _walk(QUEUED, _started(2, "b"), _failed(2, False, error_type="Superseded")) == "running"
+    assert _walk(QUEUED, _started(2, "b"), _failed(2, False, kind="superseded")) == "running"
     assert _walk(QUEUED, _started(1), _completed(1), _started(2)) == "completed"
 
 

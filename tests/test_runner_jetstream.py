@@ -199,7 +199,7 @@ async def test_sigterm_gives_the_running_job_back(
         exit_code = await asyncio.wait_for(asyncio.to_thread(runner.wait), 60)
     assert exit_code == 0, "a clean exit on SIGTERM"
     failed = await wait_for(lambda: [e for e in events if e["type"] == "run.failed"], 10, "run.failed")
-    assert failed[0]["error_type"] == "ShuttingDown" and failed[0]["retryable"] is True
+    assert failed[0]["failure_kind"] == "shutting_down" and failed[0]["retryable"] is True
     assert failed[0]["runner_id"] == "polite" and failed[0]["attempt"] == 1
     # The job went back to the queue: another runner completes it as the next attempt.
     with service("llem-runner", ["run", "--runner-id", "successor"], service_env, tmp_path):
@@ -321,7 +321,7 @@ async def test_a_cancel_request_stops_the_job_and_removes_it(
         await nc.publish(layout.subject_for(cancel), cancel.model_dump_json().encode())
         await wait_for(lambda: failed, 30, "run.failed after the cancel request")
         assert runner.poll() is None, "the runner keeps running; only the job stopped"
-    assert failed[0]["error_type"] == "Cancelled" and failed[0]["retryable"] is False
+    assert failed[0]["failure_kind"] == "cancelled" and failed[0]["retryable"] is False
     info = await js.stream_info(layout.jobs_stream)
     assert info.state.messages == 0, "a cancelled job is terminated, not requeued"
     consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")

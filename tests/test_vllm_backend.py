@@ -15,7 +15,7 @@ import pytest
 
 from llem.devstack.ports import free_port
 from llem_runner.backends import create_backend
-from llem_runner.backends.managed_server import ManagedServer, ServerStartError
+from llem_runner.backends.managed_server import ManagedServer
 from llem_runner.backends.vllm import (
     VllmOfflineBackend,
     VllmServeBackend,
@@ -23,7 +23,7 @@ from llem_runner.backends.vllm import (
     request_timing,
     serve_command,
 )
-from llem_runner.errors import BackendError, BackendUnavailable, JobRejected
+from llem_runner.errors import BackendError, BackendUnavailable, JobRejected, ServerStartError
 from llem_schemas.jobs import VllmBackend
 
 FULL = VllmBackend(

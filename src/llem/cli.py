@@ -11,10 +11,12 @@ import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-import nats
 import typer
 
 from llem import stack
+from llem_control.connection import NatsSettings, connect
+from llem_control.errors import NatsUnreachable
+from llem_control.options import nats_options
 from llem_control.submit import Submitted
 from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
@@ -92,7 +94,7 @@ def demo(
     typer.echo(table(expansion))
 
     async def _submit() -> Submitted:
-        nc = await nats.connect(state.nats_url)
+        nc = await connect(NatsSettings(nats_url=state.nats_url), name="llem")
         try:
             return await submit_campaign(nc.jetstream(), Layout(state.prefix), spec, expansion)
         finally:
@@ -140,11 +142,14 @@ def demo(
         typer.echo("\nWeb app   not built: `make web`, then `llem stack down` and `make demo` again")
 
 
-def _nats_url(explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    state = stack.load_state()
-    return state.nats_url if state else os.environ.get("LLEM_NATS_URL", "nats://127.0.0.1:4222")
+def _nats(given: dict[str, Any]) -> NatsSettings:
+    """The shared NATS flags over LLEM_NATS_* variables; with neither URL, the local stack's."""
+    options = dict(given)
+    if "nats_url" not in options and "LLEM_NATS_URL" not in os.environ:
+        state = stack.load_state()
+        if state is not None:
+            options["nats_url"] = state.nats_url
+    return NatsSettings(**options)
 
 
 TimeoutOption = Annotated[
@@ -153,14 +158,13 @@ TimeoutOption = Annotated[
 
 
 @campaign_app.command("submit")
+@nats_options
 def campaign_submit(
     spec_file: Annotated[Path, typer.Argument(help="Campaign YAML file.")],
+    nats: dict[str, Any],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the expanded jobs; publish nothing.")
     ] = False,
-    nats_url: Annotated[
-        str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")
-    ] = None,
     prefix: Annotated[str, typer.Option(help="Deployment subject prefix.")] = "llem",
     watch: Annotated[
         bool, typer.Option("--watch", help="Then follow it as `llem campaign watch` does (same exit codes).")
@@ -185,7 +189,7 @@ def campaign_submit(
         return
 
     async def _submit() -> Submitted:
-        nc = await nats.connect(_nats_url(nats_url))
+        nc = await connect(_nats(nats), name="llem")
         try:
             return await submit_campaign(nc.jetstream(), Layout(prefix), spec, expansion)
         finally:
@@ -196,18 +200,18 @@ def campaign_submit(
         f"campaign {result.campaign_id}: queued {result.queued} job(s), {result.already} already queued"
     )
     if watch:
-        _watch(result.campaign_id, nats_url, prefix, timeout_s)
+        _watch(result.campaign_id, nats, prefix, timeout_s)
 
 
-NatsOption = Annotated[str | None, typer.Option("--nats", help="NATS URL (default: the local stack).")]
 PrefixOption = Annotated[str, typer.Option(help="Deployment subject prefix.")]
 
 
 @campaign_app.command("cancel")
+@nats_options
 def campaign_cancel(
     campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
+    nats: dict[str, Any],
     reason: Annotated[str, typer.Option(help="Why (shown with the cancelled jobs).")] = "",
-    nats_url: NatsOption = None,
     prefix: PrefixOption = "llem",
 ) -> None:
     """Cancel a campaign: queued jobs leave the queue, running ones are told to stop."""
@@ -215,7 +219,7 @@ def campaign_cancel(
     from llem_control.submit import cancel_campaign
 
     async def _cancel() -> None:
-        nc = await nats.connect(_nats_url(nats_url))
+        nc = await connect(_nats(nats), name="llem")
         try:
             await cancel_campaign(nc.jetstream(), Layout(prefix), campaign_id, reason)
         finally:
@@ -229,7 +233,7 @@ def campaign_cancel(
     typer.echo(f"campaign {campaign_id} cancelled")
 
 
-def _watch(campaign_id: uuid.UUID, nats_url: str | None, prefix: str, timeout_s: float | None) -> None:
+def _watch(campaign_id: uuid.UUID, nats: dict[str, Any], prefix: str, timeout_s: float | None) -> None:
     from rich.console import Console
 
     from llem.watch_follow import WatchError, follow
@@ -242,7 +246,7 @@ def _watch(campaign_id: uuid.UUID, nats_url: str | None, prefix: str, timeout_s:
         else PlainView(typer.echo)
     )
     try:
-        result = asyncio.run(follow(_nats_url(nats_url), Layout(prefix), campaign_id, view.show, timeout_s))
+        result = asyncio.run(follow(_nats(nats), Layout(prefix), campaign_id, view.show, timeout_s))
     except WatchError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from exc
@@ -258,22 +262,24 @@ def _watch(campaign_id: uuid.UUID, nats_url: str | None, prefix: str, timeout_s:
 
 
 @campaign_app.command("watch")
+@nats_options
 def campaign_watch(
     campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
-    nats_url: NatsOption = None,
+    nats: dict[str, Any],
     prefix: PrefixOption = "llem",
     timeout_s: TimeoutOption = None,
 ) -> None:
     """Follow a campaign live until it ends: a bar per job state, the ETA, the running jobs with
     their power, energy and tokens/s. Exit 0: every job completed; 1: any failed or was cancelled;
     2: no such campaign (or NATS unreachable); 3: --timeout ran out first."""
-    _watch(campaign_id, nats_url, prefix, timeout_s)
+    _watch(campaign_id, nats, prefix, timeout_s)
 
 
 @campaign_app.command("status")
+@nats_options
 def campaign_status(
     campaign_id: Annotated[uuid.UUID, typer.Argument(help="The campaign's id.")],
-    nats_url: NatsOption = None,
+    nats: dict[str, Any],
     prefix: PrefixOption = "llem",
 ) -> None:
     """Every job of a campaign with its state, from the scheduler's state store."""
@@ -283,7 +289,7 @@ def campaign_status(
     layout = Layout(prefix)
 
     async def _read() -> tuple[object, list[JobState]]:
-        nc = await nats.connect(_nats_url(nats_url))
+        nc = await connect(_nats(nats), name="llem")
         try:
             js = nc.jetstream()
             record, _ = await CampaignStore(await js.key_value(layout.campaigns_kv.bucket)).get(campaign_id)
@@ -307,12 +313,13 @@ def campaign_status(
 
 
 @app.command()
-def runners(nats_url: NatsOption = None, prefix: PrefixOption = "llem") -> None:
+@nats_options
+def runners(nats: dict[str, Any], prefix: PrefixOption = "llem") -> None:
     """The live fleet: runners whose heartbeat has not expired."""
     from llem_control.registry import live_runners
 
     async def _read() -> list[RunnerHeartbeat]:
-        nc = await nats.connect(_nats_url(nats_url))
+        nc = await connect(_nats(nats), name="llem")
         try:
             return await live_runners(nc.jetstream(), Layout(prefix))
         finally:
@@ -375,4 +382,8 @@ def export(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except NatsUnreachable as exc:  # one line, no traceback: the URL and what to check
+        typer.echo(str(exc), err=True)
+        raise SystemExit(2) from None

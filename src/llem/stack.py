@@ -17,12 +17,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import nats
 import psycopg
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open, wait_until
 from llem_control.bootstrap import bootstrap
+from llem_control.connection import NatsSettings, connect
 from llem_ingest.migrate import migrate
 from llem_schemas.subjects import Layout
 
@@ -95,7 +95,7 @@ def _ensure_database(pg: PostgresServer) -> None:
 
 
 async def _bootstrap_streams(state: StackState) -> None:
-    nc = await nats.connect(state.nats_url)
+    nc = await connect(NatsSettings(nats_url=state.nats_url), name="llem-stack")
     try:
         await bootstrap(nc.jetstream(), Layout(state.prefix), [state.pool])
     finally:

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from uuid import UUID
 
 import nats
-from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, NotFoundError
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 
 from llem.watch import Outcome, WatchState, outcome, reduce_all
 from llem_control.campaigns import CampaignStore
+from llem_control.connection import NatsSettings, connect
 from llem_control.state import StateStore
 from llem_schemas.events import AnyEvent, CampaignCancelled, CampaignSubmitted, parse_event
 from llem_schemas.subjects import Layout
@@ -31,7 +31,6 @@ from llem_schemas.subjects import Layout
 log = logging.getLogger("llem.watch")
 
 TICK_S = 0.25  # how often the state is folded and shown (the view refreshes 4 times a second)
-CONNECT_TIMEOUT_S = 10.0
 
 
 class WatchError(Exception):
@@ -99,24 +98,6 @@ async def snapshot(js: JetStreamContext, layout: Layout, campaign_id: UUID) -> l
     return events
 
 
-async def _connect(url: str, resync: asyncio.Event) -> NatsClient:
-    async def reconnected() -> None:
-        resync.set()
-
-    async def error(exc: Exception) -> None:
-        log.debug("nats: %s", exc)
-
-    # Reconnect forever once connected (a watch may last hours), but give up on the first connect
-    # after CONNECT_TIMEOUT_S: with unlimited attempts nats-py would retry it forever.
-    connect = nats.connect(url, reconnected_cb=reconnected, error_cb=error, max_reconnect_attempts=-1)
-    try:
-        return await asyncio.wait_for(connect, CONNECT_TIMEOUT_S)
-    except TimeoutError as exc:
-        raise WatchError(f"cannot reach NATS at {url} (no connection in {CONNECT_TIMEOUT_S:g} s)") from exc
-    except (nats.errors.Error, OSError) as exc:
-        raise WatchError(f"cannot reach NATS at {url} ({str(exc) or type(exc).__name__})") from exc
-
-
 async def _drain(inbox: asyncio.Queue[Msg]) -> list[AnyEvent]:
     msgs = []
     with contextlib.suppress(TimeoutError):
@@ -127,7 +108,7 @@ async def _drain(inbox: asyncio.Queue[Msg]) -> list[AnyEvent]:
 
 
 async def follow(
-    url: str,
+    settings: NatsSettings,
     layout: Layout,
     campaign_id: UUID,
     show: Callable[[WatchState], None],
@@ -137,7 +118,12 @@ async def follow(
     """Follow a campaign until it ends: its outcome, or None when `timeout_s` ran out first.
     A cancelled campaign ends when the scheduler has ended its jobs, or `cancel_grace_s` later."""
     resync = asyncio.Event()
-    nc = await _connect(url, resync)
+
+    async def reconnected() -> None:
+        resync.set()  # core NATS dropped what was published while the connection was down
+
+    # a watch may last hours: reconnect forever once connected (a first failure raises NatsUnreachable)
+    nc = await connect(settings, name="llem-watch", reconnected_cb=reconnected)
     try:
         inbox: asyncio.Queue[Msg] = asyncio.Queue()
 

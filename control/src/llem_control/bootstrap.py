@@ -1,4 +1,4 @@
-"""The one owner of the JetStream layout: declares (or updates) streams and pool consumers.
+"""The JetStream layout as nats-py configs, and its one declaration: streams, KV buckets, pool consumers.
 
 Every other service binds to what this declares and never redeclares it.
 """
@@ -10,7 +10,9 @@ from collections.abc import Iterable
 
 from nats.js import JetStreamContext
 from nats.js.api import (
+    AckPolicy,
     ConsumerConfig,
+    DeliverPolicy,
     DiscardPolicy,
     KeyValueConfig,
     RetentionPolicy,
@@ -41,6 +43,22 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
     )
 
 
+def consumer_config(spec: ConsumerSpec) -> ConsumerConfig:
+    """The durable pull consumer as nats-py declares (and FastStream binds to) it."""
+    many = bool(spec.more_subjects)
+    return ConsumerConfig(
+        durable_name=spec.durable_name,
+        filter_subject=None if many else spec.filter_subject,
+        filter_subjects=list(spec.filter_subjects) if many else None,
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=spec.ack_wait_s,
+        max_deliver=spec.max_deliver,
+        max_ack_pending=spec.max_ack_pending,
+        description=spec.description,
+    )
+
+
 async def ensure_streams(js: JetStreamContext, layout: Layout) -> None:
     for spec in layout.streams():
         config = stream_config(spec)
@@ -58,7 +76,7 @@ async def ensure_streams(js: JetStreamContext, layout: Layout) -> None:
 
 async def ensure_consumers(js: JetStreamContext, specs: Iterable[ConsumerSpec]) -> None:
     for spec in specs:
-        await js.add_consumer(spec.stream, ConsumerConfig(**spec.config_kwargs()))  # type: ignore[arg-type]
+        await js.add_consumer(spec.stream, consumer_config(spec))
 
 
 async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:

@@ -28,8 +28,17 @@ def parse_spec(text: str, source: str = "<spec>") -> CampaignSpec:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise SpecError(f"{source}: not valid YAML: {exc}") from exc
+        raise SpecError(yaml_problem(source, exc)) from None
     return validate_spec(doc, source)
+
+
+def yaml_problem(source: str, exc: yaml.YAMLError) -> str:
+    """`file:line:column: not valid YAML: problem`, lines and columns counted from 1."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    return f"{where}: not valid YAML: {problem}" + (f" ({context})" if context else "")
 
 
 def validate_spec(doc: object, source: str = "<spec>") -> CampaignSpec:

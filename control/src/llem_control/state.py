@@ -126,8 +126,8 @@ def transition(state: JobState | None, event: AnyEvent, max_attempts: int) -> Jo
         case RunCompleted():
             update |= {"status": "completed", "ended_at": event.occurred_at, "reason": None}
         case RunFailed():
-            retry = event.retryable and event.attempt < max_attempts and event.error_type != "Superseded"
-            if event.error_type == "Superseded":
+            retry = event.retryable and event.attempt < max_attempts and event.failure_kind != "superseded"
+            if event.failure_kind == "superseded":
                 return None  # a void attempt: the newer one decides
             update |= {
                 "status": "queued" if retry else "failed",

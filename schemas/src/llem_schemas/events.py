@@ -161,10 +161,30 @@ class RunCompleted(_RunEvent):
     summary: RunSummary
 
 
+FailureKind = Literal[
+    "superseded",
+    "cancelled",
+    "shutting_down",
+    "backend_error",
+    "backend_unavailable",
+    "meter_error",
+    "job_rejected",
+    "unexpected",
+]
+"""Why a run failed, as a contract: `superseded` (a newer attempt owns the job; this run is void),
+`cancelled` (its campaign was cancelled), `shutting_down` (the runner stopped; the job is queued
+again), `backend_error` (the backend failed to load or answer), `backend_unavailable` (a package or
+hardware is missing), `meter_error`, `job_rejected` (the job cannot run as specified), `unexpected` (a bug: see the runner's
+log)."""
+
+
 class RunFailed(_RunEvent):
     type: Literal["run.failed"] = "run.failed"
     reason: str = Field(description="What went wrong, for a person.")
-    error_type: str = Field(description="Machine-readable error class, for instance 'BackendLoadError'.")
+    failure_kind: FailureKind = Field(description="Why, as one of a fixed set the scheduler branches on.")
+    error_type: str = Field(
+        description="The error's class in the producer, for instance 'BackendError' (diagnostics only)."
+    )
     retryable: bool = Field(description="True when another attempt may succeed (transient failure).")
 
 

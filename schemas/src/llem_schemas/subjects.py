@@ -63,25 +63,6 @@ class ConsumerSpec:
     def filter_subjects(self) -> tuple[str, ...]:
         return (self.filter_subject, *self.more_subjects)
 
-    def config_kwargs(self) -> dict[str, object]:
-        """Keyword arguments of nats-py's ConsumerConfig (its field names, durations in seconds,
-        policies as the API's strings, which nats-py's str enums accept as they are)."""
-        subjects = (
-            {"filter_subjects": list(self.filter_subjects)}
-            if self.more_subjects
-            else {"filter_subject": self.filter_subject}
-        )
-        return {
-            "durable_name": self.durable_name,
-            **subjects,
-            "ack_policy": "explicit",
-            "deliver_policy": "all",
-            "ack_wait": self.ack_wait_s,
-            "max_deliver": self.max_deliver,
-            "max_ack_pending": self.max_ack_pending,
-            "description": self.description,
-        }
-
 
 @dataclass(frozen=True)
 class KvSpec:

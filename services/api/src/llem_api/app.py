@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import nats
 from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -32,6 +31,8 @@ from llem_api.live import Hub
 from llem_api.problems import api_error, http_error, unexpected
 from llem_api.settings import ApiSettings
 from llem_api.webapp import web_routes
+from llem_control.connection import connect
+from llem_control.errors import NatsUnreachable
 from llem_schemas.subjects import Layout
 
 log = logging.getLogger("llem.api")
@@ -79,16 +80,10 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         app.state.layout = Layout(settings.prefix, runner_ttl_s=settings.runner_ttl_s)
         nc = None
         try:
-            # bounded: with unlimited reconnects nats-py would retry the first connect forever
-            nc = await asyncio.wait_for(
-                nats.connect(
-                    settings.nats_url, max_reconnect_attempts=-1, connect_timeout=2, name="llem-api"
-                ),
-                timeout=5,
-            )
+            nc = await connect(settings, name="llem-api")
             app.state.hub = Hub(nc)
-        except Exception as exc:  # reads still work; live streams answer 503
-            log.warning("NATS unreachable at start-up (%s): live streams are off", exc)
+        except NatsUnreachable as exc:  # reads still work; live streams answer 503
+            log.warning("%s; live streams are off", exc)
             app.state.hub = None
         try:
             yield

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from llem_control.connection import NatsSettings
 
 
-class ApiSettings(BaseSettings):
+class ApiSettings(NatsSettings):
     model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
 
     database_url: str = "postgresql://llem@127.0.0.1:5432/llem"
-    nats_url: str = "nats://127.0.0.1:4222"
     prefix: str = "llem"
     # the scheduler's own setting (same variable): runners in the fleet view are gone this long after a beat
     runner_ttl_s: float = Field(

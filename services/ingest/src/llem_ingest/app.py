@@ -19,12 +19,13 @@ import psycopg
 from faststream import AckPolicy, Context, FastStream
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from faststream.nats.security import NatsCredentials
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from llem_control.bootstrap import consumer_config
+from llem_control.connection import connect
+from llem_control.faststream import broker_options
 from llem_ingest import metrics
 from llem_ingest.consume import Counters, process_batch
 from llem_ingest.migrate import migrate
@@ -44,14 +45,13 @@ class Ingest:
         self.pool = AsyncConnectionPool(
             settings.database_url, open=False, min_size=1, max_size=settings.writers + 2
         )
-        security = NatsCredentials.from_file(settings.nats_creds) if settings.nats_creds else None
-        self.broker = NatsBroker(settings.nats_url, max_reconnect_attempts=-1, security=security)
+        self.broker = NatsBroker(max_reconnect_attempts=-1, **broker_options(settings, name="llem-ingest"))
         self.queue: asyncio.Queue[tuple[list[Msg], bool]] = asyncio.Queue(maxsize=settings.pipeline_depth)
         self._failures = 0
         self._tasks: list[asyncio.Task[None]] = []
         self.retention = RetentionJob(self.pool, settings.retention_days, settings.retention_interval_s)
         for spec in self.layout.ingest_consumers():
-            config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
+            config = consumer_config(spec)
             fast = spec.stream == self.layout.metrics_stream
             handler = self.on_metrics if fast else self.on_events
             self.broker.subscriber(
@@ -112,6 +112,7 @@ class Ingest:
 
     async def startup(self) -> None:
         await asyncio.to_thread(migrate, self.settings.database_url)
+        await (await connect(self.settings, name="llem-ingest")).close()  # one clear line if unreachable
         await self.pool.open()
         if self.settings.metrics_port:
             metrics.serve(self.settings.metrics_port)

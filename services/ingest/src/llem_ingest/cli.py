@@ -1,29 +1,65 @@
-"""`llem-ingest run|migrate`."""
+"""`llem-ingest run|migrate`: every setting from LLEM_* variables; the shared flags override them."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
+from typing import Annotated, Any
 
-from llem_ingest.migrate import migrate
+import typer
+
+from llem_control.errors import NatsUnreachable
+from llem_control.options import nats_options
+from llem_ingest.errors import DatabaseUnreachable
 from llem_ingest.settings import IngestSettings
+
+app = typer.Typer(
+    help="llem ingest: events and metrics from JetStream into TimescaleDB.", no_args_is_help=True
+)
+DatabaseOption = Annotated[
+    str | None, typer.Option("--database", help="PostgreSQL URL. [env var: LLEM_DATABASE_URL]")
+]
+PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix. [env var: LLEM_PREFIX]")]
+
+
+def _settings(nats: dict[str, Any], database: str | None, prefix: str | None = None) -> IngestSettings:
+    given: dict[str, Any] = {"database_url": database, "prefix": prefix}
+    return IngestSettings(**nats, **{k: v for k, v in given.items() if v is not None})
+
+
+@app.command()
+def migrate(database: DatabaseOption = None) -> None:
+    """Apply the pending database migrations (idempotent)."""
+    from llem_ingest.migrate import migrate as apply
+
+    try:
+        for name in apply(_settings({}, database).database_url):
+            typer.echo(f"applied {name}")
+    except DatabaseUnreachable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+@nats_options
+def run(nats: dict[str, Any], database: DatabaseOption = None, prefix: PrefixOption = None) -> None:
+    """Consume the events and metrics streams and write them, once each, into the database."""
+    from llem_ingest.app import create_app
+
+    app_, _ = create_app(_settings(nats, database, prefix))
+    try:
+        asyncio.run(app_.run())
+    except (NatsUnreachable, DatabaseUnreachable) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llem-ingest")
-    parser.add_argument("command", choices=["run", "migrate"])
-    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = IngestSettings()
-    if args.command == "migrate":
-        for name in migrate(settings.database_url):
-            print(f"applied {name}")
-        return 0
-    from llem_ingest.app import create_app
-
-    app, _ = create_app(settings)
-    asyncio.run(app.run())
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

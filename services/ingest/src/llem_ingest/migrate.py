@@ -7,8 +7,11 @@ import logging
 
 import psycopg
 
+from llem_ingest.errors import DatabaseUnreachable
+
 log = logging.getLogger("llem.ingest.migrate")
 _LOCK_ID = 0x11E0_0001
+CONNECT_TIMEOUT_S = 5
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -24,7 +27,11 @@ def _migrations() -> list[tuple[int, str, str]]:
 def migrate(conninfo: str) -> list[str]:
     """Apply pending migrations; returns the names applied."""
     applied: list[str] = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    try:
+        conn = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnreachable.of(conninfo, exc) from None
+    with conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_ID,))
         try:
             conn.execute(

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,12 +20,13 @@ from uuid import UUID, uuid4
 
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsToken
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
-from llem_runner.errors import RunnerError
+from llem_control.bootstrap import consumer_config
+from llem_control.connection import connect
+from llem_control.faststream import broker_options
+from llem_runner.errors import Cancelled, RunnerError, ShuttingDown, Superseded
 from llem_runner.execute import JobExecution, RunIdentity
 from llem_runner.fencing import Fence
 from llem_runner.fingerprint import llem_version
@@ -41,48 +41,15 @@ log = logging.getLogger("llem.runner")
 SHUTDOWN_NAK_DELAY_S = 5.0
 
 
-class Superseded(RunnerError):
-    """A newer attempt of this job owns it now; this run's results must not count."""
-
-
-class Cancelled(RunnerError):
-    """The scheduler cancelled the job (its campaign was cancelled)."""
-
-
-class ShuttingDown(RunnerError):
-    """The runner was asked to stop before the job finished; the job goes back to the queue."""
-
-    retryable = True
-
-
-def _security(settings: RunnerSettings) -> NatsSecurity | None:
-    """One authentication method (creds file, nkey seed or token), plus TLS when asked for."""
-    tls = settings.nats_tls_ca is not None or settings.nats_url.startswith("tls://")
-    context = ssl.create_default_context(cafile=settings.nats_tls_ca) if tls else None
-    if settings.nats_creds:
-        return NatsCredentials.from_file(settings.nats_creds, ssl_context=context)
-    if settings.nats_nkey_seed:
-        return NatsNKey(settings.nats_nkey_seed, ssl_context=context)
-    if settings.nats_token:
-        return NatsToken(settings.nats_token, ssl_context=context)
-    return NatsSecurity(ssl_context=context) if context else None
-
-
-def _connection_kwargs(settings: RunnerSettings) -> dict[str, Any]:
-    return {
-        "max_reconnect_attempts": -1,  # remote runners must ride out long outages
-        "reconnect_time_wait": settings.reconnect_wait_s,
-        "name": f"llem-runner:{settings.runner_id}",
-        "security": _security(settings),
-    }
-
-
 class Runner:
     def __init__(self, settings: RunnerSettings) -> None:
         self.settings = settings
         self.layout = Layout(settings.prefix)
         self.broker = NatsBroker(
-            settings.nats_url, graceful_timeout=settings.shutdown_grace_s + 10, **_connection_kwargs(settings)
+            graceful_timeout=settings.shutdown_grace_s + 10,
+            max_reconnect_attempts=-1,  # remote runners must ride out long outages
+            reconnect_time_wait=settings.reconnect_wait_s,
+            **broker_options(settings, name=f"llem-runner:{settings.runner_id}"),
         )
         self.spool = Spool(settings.state_dir / f"spool-{settings.runner_id}.jsonl", settings.spool_max_bytes)
         self.publisher = EventPublisher(self.layout, self._raw_publish, self.spool)
@@ -95,7 +62,7 @@ class Runner:
         self._ack_wait_s = self.layout.job_ack_wait_s
         for pool in settings.pools:
             spec = self.layout.pool_consumer(pool)
-            config = ConsumerConfig(**spec.config_kwargs())  # type: ignore[arg-type]
+            config = consumer_config(spec)
             self.broker.subscriber(
                 spec.filter_subject,
                 stream=JStream(spec.stream, declare=False),
@@ -213,6 +180,7 @@ class Runner:
                 attempt=ident.attempt,
                 reason=str(exc) or type(exc).__name__,
                 error_type=type(exc).__name__,
+                failure_kind=exc.kind if isinstance(exc, RunnerError) else "unexpected",
                 retryable=retryable,
             )
         )
@@ -247,6 +215,10 @@ class Runner:
             if len(self.spool):
                 await self.publisher.flush_spool()
             await asyncio.sleep(1.0)
+
+    async def probe(self) -> None:
+        """Before the broker connects (it would retry a first connection forever, silently)."""
+        await (await connect(self.settings, name=f"llem-runner:{self.settings.runner_id}")).close()
 
     async def start(self) -> None:
         with contextlib.suppress(Exception):
@@ -301,5 +273,7 @@ class Runner:
 
 def create_app(settings: RunnerSettings | None = None) -> tuple[FastStream, Runner]:
     runner = Runner(settings or RunnerSettings())
-    app = FastStream(runner.broker, after_startup=[runner.start], on_shutdown=[runner.stop])
+    app = FastStream(
+        runner.broker, on_startup=[runner.probe], after_startup=[runner.start], on_shutdown=[runner.stop]
+    )
     return app, runner

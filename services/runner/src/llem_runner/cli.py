@@ -1,71 +1,80 @@
 """`llem-runner run [--nats URL --creds FILE --pool NAME ...]` and `llem-runner make-tiny-model PATH`.
 
-Every flag of `run` has an LLEM_* environment variable twin (see RunnerSettings); flags win.
-"""
+Every setting has an LLEM_* environment variable (RunnerSettings); a flag wins over it. The NATS
+flags are the ones every llem command shares (llem_control.options)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
+
+from llem_control.errors import NatsUnreachable
+from llem_control.options import nats_options
 from llem_runner.settings import RunnerSettings
 
-_FLAGS = {  # flag -> settings field
-    "nats": "nats_url",
-    "creds": "nats_creds",
-    "nkey_seed": "nats_nkey_seed",
-    "token": "nats_token",
-    "tls_ca": "nats_tls_ca",
-    "runner_id": "runner_id",
-    "prefix": "prefix",
-    "model_dir": "model_dir",
-    "state_dir": "state_dir",
-}
+app = typer.Typer(
+    help="llem runner: pulls jobs over an outbound NATS connection, runs and meters them.",
+    no_args_is_help=True,
+)
 
 
-def _run_parser(sub: Any) -> None:
-    run = sub.add_parser("run", help="connect to NATS (outbound only) and run jobs of this runner's pools")
-    run.add_argument("--nats", help="nats:// or tls:// URL of the coordinator (LLEM_NATS_URL)")
-    run.add_argument("--creds", help="NATS .creds file (LLEM_NATS_CREDS)")
-    run.add_argument("--nkey-seed", help="nkey seed file (LLEM_NATS_NKEY_SEED)")
-    run.add_argument("--token", help="NATS token (LLEM_NATS_TOKEN)")
-    run.add_argument("--tls-ca", help="CA bundle for the server certificate (LLEM_NATS_TLS_CA)")
-    run.add_argument("--pool", action="append", help="pool to serve; repeat for several (LLEM_POOLS)")
-    run.add_argument("--runner-id", help="this runner's id (LLEM_RUNNER_ID)")
-    run.add_argument("--prefix", help="deployment subject prefix (LLEM_PREFIX)")
-    run.add_argument("--model-dir", help="base directory of relative model paths (LLEM_MODEL_DIR)")
-    run.add_argument("--state-dir", help="baseline cache, model hashes, metric spool (LLEM_STATE_DIR)")
+def _opt(flag: str, env: str, text: str) -> Any:
+    return typer.Option(flag, help=f"{text} [env var: LLEM_{env}]")
 
 
-def settings_from(args: argparse.Namespace) -> RunnerSettings:
-    overrides: dict[str, Any] = {
-        field: getattr(args, flag) for flag, field in _FLAGS.items() if getattr(args, flag, None) is not None
-    }
-    if getattr(args, "pool", None):
-        overrides["pools"] = args.pool
-    return RunnerSettings(**overrides)
+def settings_from(nats: dict[str, Any], **given: Any) -> RunnerSettings:
+    """The runner's settings: the environment, overridden by the flags that were given."""
+    return RunnerSettings(**nats, **{k: v for k, v in given.items() if v is not None})
+
+
+@app.command()
+@nats_options
+def run(
+    nats: dict[str, Any],
+    pool: Annotated[
+        list[str] | None, _opt("--pool", "POOLS", "Pool to serve; repeat for several (env: a JSON list).")
+    ] = None,
+    runner_id: Annotated[str | None, _opt("--runner-id", "RUNNER_ID", "This runner's id.")] = None,
+    prefix: Annotated[str | None, _opt("--prefix", "PREFIX", "Deployment subject prefix.")] = None,
+    model_dir: Annotated[
+        str | None, _opt("--model-dir", "MODEL_DIR", "Base directory of relative model paths.")
+    ] = None,
+    state_dir: Annotated[
+        Path | None, _opt("--state-dir", "STATE_DIR", "Baseline cache, model hashes and the metric spool.")
+    ] = None,
+) -> None:
+    """Connect to NATS (outbound only) and run the jobs of this runner's pools."""
+    from llem_runner.app import create_app
+
+    settings = settings_from(
+        nats, pools=pool or None, runner_id=runner_id, prefix=prefix, model_dir=model_dir, state_dir=state_dir
+    )
+    app_, _ = create_app(settings)
+    try:
+        asyncio.run(app_.run())
+    except NatsUnreachable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command("make-tiny-model")
+def make_tiny_model(path: Annotated[Path, typer.Argument(help="Where to write the GGUF file.")]) -> None:
+    """Write a tiny random-weight GGUF model for smoke tests."""
+    from llem_runner.tinymodel import write_tiny_model
+
+    typer.echo(write_tiny_model(path))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llem-runner")
-    sub = parser.add_subparsers(dest="command", required=True)
-    _run_parser(sub)
-    tiny = sub.add_parser("make-tiny-model", help="write a tiny random-weight GGUF for smoke tests")
-    tiny.add_argument("path", type=Path)
-    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if args.command == "make-tiny-model":
-        from llem_runner.tinymodel import write_tiny_model
-
-        print(write_tiny_model(args.path))
-        return 0
-    from llem_runner.app import create_app
-
-    app, _ = create_app(settings_from(args))
-    asyncio.run(app.run())
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

@@ -6,8 +6,9 @@ import socket
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from llem_control.connection import NatsSettings
 from llem_schemas.jobs import SUBJECT_TOKEN
 
 
@@ -15,16 +16,9 @@ def _default_runner_id() -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in socket.gethostname())[:64] or "runner"
 
 
-class RunnerSettings(BaseSettings):
+class RunnerSettings(NatsSettings):
     model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
 
-    nats_url: str = Field(default="nats://127.0.0.1:4222", description="nats:// or tls:// URL (outbound).")
-    nats_creds: str | None = Field(default=None, description="Path of a NATS .creds file (JWT + nkey).")
-    nats_nkey_seed: str | None = Field(default=None, description="Path of an nkey seed file.")
-    nats_token: str | None = Field(default=None, description="NATS auth token.")
-    nats_tls_ca: str | None = Field(
-        default=None, description="CA bundle that signs the server's certificate."
-    )
     prefix: str = "llem"
     runner_id: str = Field(default_factory=_default_runner_id, pattern=SUBJECT_TOKEN)
     pools: list[str] = Field(default_factory=lambda: ["default"])

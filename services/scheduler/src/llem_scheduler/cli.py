@@ -1,42 +1,79 @@
 """`llem-scheduler bootstrap [--pool NAME ...]` declares the JetStream layout;
-`llem-scheduler run` follows the campaigns and keeps every job's state."""
+`llem-scheduler run` follows the campaigns and keeps every job's state.
+
+Every setting comes from LLEM_* variables (SchedulerSettings); the shared flags override them."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
+from typing import Annotated, Any
 
-import nats
+import typer
 
-from llem_control.bootstrap import bootstrap
+from llem_control.bootstrap import bootstrap as declare
+from llem_control.connection import connect
+from llem_control.errors import ControlError
+from llem_control.options import nats_options
 from llem_scheduler.settings import SchedulerSettings
+
+app = typer.Typer(
+    help="llem scheduler: declares the JetStream layout, turns campaigns into jobs and tracks them.",
+    no_args_is_help=True,
+)
+PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix. [env var: LLEM_PREFIX]")]
+
+
+def _settings(nats: dict[str, Any], prefix: str | None) -> SchedulerSettings:
+    given: dict[str, Any] = {**nats, **({"prefix": prefix} if prefix else {})}
+    return SchedulerSettings(**given)
 
 
 async def _bootstrap(settings: SchedulerSettings, pools: list[str]) -> None:
-    nc = await nats.connect(settings.nats_url, user_credentials=settings.nats_creds)
+    nc = await connect(settings, name="llem-scheduler")
     try:
-        await bootstrap(nc.jetstream(), settings.layout(), pools)
+        await declare(nc.jetstream(), settings.layout(), pools)
     finally:
         await nc.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="llem-scheduler")
-    sub = parser.add_subparsers(dest="command", required=True)
-    boot = sub.add_parser("bootstrap", help="declare streams and consumers (idempotent)")
-    boot.add_argument("--pool", action="append", default=[], help="also declare this pool's job consumer")
-    sub.add_parser("run", help="follow events and advisories; keep job states; sweep liveness and progress")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    settings = SchedulerSettings()
-    if args.command == "bootstrap":
-        asyncio.run(_bootstrap(settings, args.pool))
-        return 0
+def _run(main: Any) -> None:
+    try:
+        asyncio.run(main)
+    except ControlError as exc:  # NATS unreachable, a layout that cannot be declared
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+
+
+@app.command()
+@nats_options
+def bootstrap(
+    nats: dict[str, Any],
+    pool: Annotated[
+        list[str] | None, typer.Option("--pool", help="Also declare this pool's job consumer; repeatable.")
+    ] = None,
+    prefix: PrefixOption = None,
+) -> None:
+    """Declare streams, KV buckets and consumers (idempotent)."""
+    _run(_bootstrap(_settings(nats, prefix), pool or []))
+
+
+@app.command()
+@nats_options
+def run(nats: dict[str, Any], prefix: PrefixOption = None) -> None:
+    """Follow events and advisories; keep job states; sweep liveness and progress."""
     from llem_scheduler.service import create_app
 
-    app, _ = create_app(settings)
-    asyncio.run(app.run())
+    app_, _ = create_app(_settings(nats, prefix))
+    _run(app_.run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

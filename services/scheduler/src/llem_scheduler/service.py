@@ -14,15 +14,14 @@ import json
 import logging
 from typing import Any
 
-import nats
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
-from faststream.nats.security import NatsCredentials
 from nats.js import JetStreamContext
-from nats.js.api import ConsumerConfig
 from pydantic import ValidationError
 
-from llem_control.bootstrap import bootstrap
+from llem_control.bootstrap import bootstrap, consumer_config
+from llem_control.connection import connect
+from llem_control.faststream import broker_options
 from llem_scheduler.settings import SchedulerSettings
 from llem_scheduler.tracker import Tracker
 from llem_schemas.events import parse_event
@@ -35,10 +34,7 @@ class Scheduler:
     def __init__(self, settings: SchedulerSettings) -> None:
         self.settings = settings
         self.layout = settings.layout()
-        security = NatsCredentials.from_file(settings.nats_creds) if settings.nats_creds else None
-        self.broker = NatsBroker(
-            settings.nats_url, max_reconnect_attempts=-1, security=security, name="llem-scheduler"
-        )
+        self.broker = NatsBroker(max_reconnect_attempts=-1, **broker_options(settings, name="llem-scheduler"))
         self.tracker: Tracker | None = None
         self._started = asyncio.Event()
         self._sweeper: asyncio.Task[None] | None = None
@@ -48,7 +44,7 @@ class Scheduler:
                 spec.filter_subject,
                 stream=JStream(spec.stream, declare=False),
                 durable=spec.durable_name,
-                config=ConsumerConfig(**spec.config_kwargs()),  # type: ignore[arg-type]
+                config=consumer_config(spec),
                 pull_sub=PullSub(batch_size=100, timeout=5.0),
                 ack_policy=AckPolicy.MANUAL,
                 title=spec.durable_name,
@@ -93,7 +89,7 @@ class Scheduler:
 
     async def declare(self) -> None:
         """Before the subscribers start: the streams, buckets and consumers they bind to."""
-        nc = await nats.connect(self.settings.nats_url, user_credentials=self.settings.nats_creds)
+        nc = await connect(self.settings, name="llem-scheduler")
         try:
             js = nc.jetstream()
             await bootstrap(js, self.layout)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from llem_control.connection import NatsSettings
 from llem_schemas.subjects import Layout
 
 
-class SchedulerSettings(BaseSettings):
+class SchedulerSettings(NatsSettings):
     model_config = SettingsConfigDict(env_prefix="LLEM_", extra="ignore")
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    nats_creds: str | None = None
     prefix: str = "llem"
     # The JetStream layout the scheduler declares (it is its one owner); runners read what it declared.
     job_ack_wait_s: float = Field(default=60.0, gt=0)

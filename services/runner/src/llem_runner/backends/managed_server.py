@@ -20,19 +20,10 @@ from typing import IO, Self
 
 import httpx
 
-from llem_runner.errors import BackendError
+from llem_runner.errors import BackendError, ServerStartError
 
 #: How many lines of the server's log an error quotes.
 LOG_TAIL_LINES = 40
-
-
-class ServerStartError(BackendError):
-    """The managed server exited or never became healthy. Retryable, like any BackendError."""
-
-    def __init__(self, message: str, exit_code: int | None, log_tail: str) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-        self.log_tail = log_tail
 
 
 def free_port(host: str = "127.0.0.1") -> int:
