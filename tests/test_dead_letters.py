@@ -36,7 +36,7 @@ async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
         "not JSON": b"\xff\xfe definitely not json",
         "not a JSON object": b"[1, 2, 3]",
         "unknown event type": json.dumps({**valid, "type": "runner.exploded"}).encode(),
-        "unsupported schema_version 2": json.dumps({**valid, "schema_version": 2}).encode(),
+        "unsupported schema_version 3": json.dumps({**valid, "schema_version": 3}).encode(),
         "invalid runner.heartbeat": json.dumps({**valid, "pools": "cpu"}).encode(),
     }
     subject = layout.heartbeat_subject("good-runner")

@@ -17,6 +17,7 @@ from nats.aio.client import Client as NatsClient
 
 from llem.devstack import NatsServer
 from llem_control.bootstrap import bootstrap
+from llem_control.connection import NatsSettings, connect
 from llem_schemas.subjects import Layout
 
 from .processes import service
@@ -43,7 +44,7 @@ async def test_runner_connects_with_a_token_and_is_refused_without(
             anonymous.connect(secured_nats.url, allow_reconnect=False, connect_timeout=2), 10
         )
     await anonymous.close()  # release the refused connection's socket
-    nc = await nats.connect(secured_nats.url, token=TOKEN)
+    nc = await connect(NatsSettings(nats_url=secured_nats.url, nats_token=TOKEN), name="test")
     js = nc.jetstream()
     layout = Layout(prefix=f"t{uuid.uuid4().hex[:12]}")
     await bootstrap(js, layout, ["cpu"])
@@ -72,16 +73,15 @@ async def test_runner_connects_with_a_token_and_is_refused_without(
 
 
 def test_settings_choose_one_authentication_method_and_tls(tmp_path: Path) -> None:
-    from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsToken
+    from faststream.nats.security import NatsCredentials, NatsNKey, NatsSecurity, NatsToken, NatsUserPassword
 
-    from llem_runner.app import _security
+    from llem_control.faststream import broker_security
     from llem_runner.settings import RunnerSettings
 
-    creds = tmp_path / "runner.creds"
-    creds.write_text("-----BEGIN NATS USER JWT-----\nx\n------END NATS USER JWT------\n")
-    assert _security(RunnerSettings(nats_url="nats://h:4222")) is None
-    assert isinstance(_security(RunnerSettings(nats_token="t")), NatsToken)
-    assert isinstance(_security(RunnerSettings(nats_nkey_seed=str(tmp_path / "seed.nk"))), NatsNKey)
-    assert isinstance(_security(RunnerSettings(nats_creds=str(creds), nats_token="t")), NatsCredentials)
-    tls_only = _security(RunnerSettings(nats_url="tls://coordinator:4222"))
+    assert broker_security(RunnerSettings(nats_url="nats://h:4222")) is None
+    assert isinstance(broker_security(RunnerSettings(nats_token="t")), NatsToken)
+    assert isinstance(broker_security(RunnerSettings(nats_nkey_seed=str(tmp_path / "seed.nk"))), NatsNKey)
+    assert isinstance(broker_security(RunnerSettings(nats_creds=str(tmp_path / "r.creds"))), NatsCredentials)
+    assert isinstance(broker_security(RunnerSettings(nats_user="u", nats_password="p")), NatsUserPassword)
+    tls_only = broker_security(RunnerSettings(nats_url="tls://coordinator:4222"))
     assert type(tls_only) is NatsSecurity and tls_only.ssl_context is not None

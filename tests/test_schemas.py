@@ -67,7 +67,7 @@ def test_unknown_fields_are_rejected() -> None:
 
 def test_future_schema_version_is_rejected() -> None:
     doc = json.loads(encode_event(_job()))
-    doc["schema_version"] = 2
+    doc["schema_version"] = 3
     with pytest.raises(ValidationError, match="schema_version"):
         parse_event(json.dumps(doc))
 
@@ -156,7 +156,7 @@ def test_published_json_schemas_accept_real_events_and_reject_bad_ones(
         Draft202012Validator.check_schema(s)
         Draft202012Validator(s).validate(doc)
         assert not Draft202012Validator(s).is_valid({**doc, "surprise": 1})
-        assert not Draft202012Validator(s).is_valid({**doc, "schema_version": 2})
+        assert not Draft202012Validator(s).is_valid({**doc, "schema_version": 3})
 
 
 def test_asyncapi_document_is_valid_asyncapi_3() -> None:

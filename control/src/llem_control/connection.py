@@ -8,6 +8,7 @@ what went wrong and what to check, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import Any
 
@@ -150,13 +151,16 @@ async def connect(
 
     options = settings.connect_options(name) | callbacks
     try:
-        nc = await nats.connect(
+        attempt = nats.connect(
             connect_timeout=connect_timeout_s,
             max_reconnect_attempts=1,  # nats-py: each server twice, then NoServersError
             reconnect_time_wait=FIRST_RETRY_WAIT_S,
             error_cb=error_cb,
             **options,
         )
+        # bounded again: after a failed TLS handshake nats-py 2.14 can hang closing the transport
+        budget_s = (2 * connect_timeout_s + FIRST_RETRY_WAIT_S) * len(settings.servers()) + 1
+        nc = await asyncio.wait_for(attempt, budget_s)
     except (NatsError, OSError, TimeoutError) as exc:
         raise NatsUnreachable(describe_failure(settings, last[0] if last else exc)) from None
     # nats-py reads both at each reconnect: from now on, ride out outages as configured

@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 #: Version of the event envelope and payloads. Bump on any breaking change; consumers
-#: dead-letter events whose version they do not know.
-SCHEMA_VERSION: Literal[1] = 1
+#: dead-letter events whose version they do not know. 2: `run.failed` gained `failure_kind`
+#: (README, "Schema versions").
+SCHEMA_VERSION: Literal[2] = 2
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -34,7 +35,7 @@ class Model(BaseModel):
 class Event(Model):
     """Envelope fields shared by every event. `event_id` is the NATS `Nats-Msg-Id`."""
 
-    schema_version: Literal[1] = Field(
+    schema_version: Literal[2] = Field(
         default=SCHEMA_VERSION,
         description="Version of the event schema. Consumers dead-letter versions they do not know.",
     )

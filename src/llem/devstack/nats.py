@@ -34,6 +34,14 @@ def _healthy(monitor_port: int) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """A server certificate and its key (PEM)."""
+
+    cert: Path
+    key: Path
+
+
 @dataclass
 class NatsServer:
     """One nats-server process; data under `data_dir`."""
@@ -43,11 +51,13 @@ class NatsServer:
     monitor_port: int = 0
     sync_interval: str = "1s"
     token: str | None = None  # when set, clients must authenticate with this token
+    users: dict[str, str] = field(default_factory=dict)  # user -> password, required when given
+    tls: TlsFiles | None = None  # when set, the client port speaks TLS only
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -58,6 +68,11 @@ class NatsServer:
         store.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats-server.conf"
         auth = f"authorization {{\n  token: {self.token!r}\n}}\n" if self.token else ""
+        if self.users:
+            users = ", ".join(f"{{user: {u!r}, password: {p!r}}}" for u, p in self.users.items())
+            auth = f"authorization {{\n  users: [{users}]\n}}\n"
+        if self.tls:
+            auth += f"tls {{\n  cert_file: {str(self.tls.cert)!r}\n  key_file: {str(self.tls.key)!r}\n}}\n"
         conf.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"http: 127.0.0.1:{self.monitor_port}\n"

@@ -339,10 +339,10 @@ export interface components {
         CampaignCancelled: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -418,10 +418,10 @@ export interface components {
             live_runners: number;
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -466,10 +466,10 @@ export interface components {
         CampaignSubmitted: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -683,10 +683,10 @@ export interface components {
         JobStatusChanged: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -848,10 +848,10 @@ export interface components {
         MetricBatch: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -1031,10 +1031,10 @@ export interface components {
         RunCompleted: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -1077,10 +1077,10 @@ export interface components {
         RunFailed: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -1111,7 +1111,12 @@ export interface components {
             type: "run.failed";
             /** @description What went wrong, for a person. */
             reason: string;
-            /** @description Machine-readable error class, for instance 'BackendLoadError'. */
+            /**
+             * @description Why, as one of a fixed set the scheduler branches on.
+             * @enum {string}
+             */
+            failure_kind: "superseded" | "cancelled" | "shutting_down" | "backend_error" | "backend_unavailable" | "meter_error" | "job_rejected" | "unexpected";
+            /** @description The error's class in the producer, for instance 'BackendError' (diagnostics only). */
             error_type: string;
             /** @description True when another attempt may succeed (transient failure). */
             retryable: boolean;
@@ -1154,10 +1159,10 @@ export interface components {
         RunStarted: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.
@@ -1229,10 +1234,10 @@ export interface components {
         RunnerHeartbeat: {
             /**
              * @description Version of the event schema. Consumers dead-letter versions they do not know.
-             * @default 1
+             * @default 2
              * @constant
              */
-            schema_version: 1;
+            schema_version: 2;
             /**
              * Format: uuid
              * @description Unique id of this event; published as the Nats-Msg-Id header for de-duplication.

@@ -4,7 +4,7 @@ import { applyHeartbeat, emptyFleet, online } from "./fleet";
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 function beat(runner: string, s: number, job: string | null = null): RunnerHeartbeatEvent {
-  return { schema_version: 1, type: "runner.heartbeat", event_id: `${runner}${s}`, occurred_at: new Date(T0 + s * 1000).toISOString(), runner_id: runner, hostname: "h", pools: ["cpu"], started_at: new Date(T0).toISOString(), heartbeat_interval_s: 2, current_job_id: job, llem_version: "0.1.0" };
+  return { schema_version: 2, type: "runner.heartbeat", event_id: `${runner}${s}`, occurred_at: new Date(T0 + s * 1000).toISOString(), runner_id: runner, hostname: "h", pools: ["cpu"], started_at: new Date(T0).toISOString(), heartbeat_interval_s: 2, current_job_id: job, llem_version: "0.1.0" };
 }
 
 describe("the fleet", () => {

@@ -7,28 +7,28 @@ let clock = 0;
 const at = () => new Date(Date.UTC(2026, 11, 3, 12, 0, clock++)).toISOString();
 
 function status(job: string, s: JobStatus, revision: number, extra: Partial<{ attempt: number; run_id: string; runner_id: string; reason: string }> = {}): CampaignEvent {
-  return { schema_version: 1, type: "job.status", event_id: `${job}-${revision}`, occurred_at: at(), job_id: job, campaign_id: C, pool: "cpu", status: s, revision, attempt: extra.attempt ?? 0, run_id: extra.run_id ?? null, runner_id: extra.runner_id ?? null, reason: extra.reason ?? null };
+  return { schema_version: 2, type: "job.status", event_id: `${job}-${revision}`, occurred_at: at(), job_id: job, campaign_id: C, pool: "cpu", status: s, revision, attempt: extra.attempt ?? 0, run_id: extra.run_id ?? null, runner_id: extra.runner_id ?? null, reason: extra.reason ?? null };
 }
 const job = { job_id: "j1" } as never;
 function started(jobId: string, run: string, attempt: number): CampaignEvent {
-  return { schema_version: 1, type: "run.started", event_id: `${run}-s`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, job, meter: "none", fingerprint: {} as never };
+  return { schema_version: 2, type: "run.started", event_id: `${run}-s`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, job, meter: "none", fingerprint: {} as never };
 }
 function completed(jobId: string, run: string, attempt: number, jPerToken: number | null): CampaignEvent {
   const summary = { energy_per_output_token_j: jPerToken, measurement: { meter: "none" } } as never;
-  return { schema_version: 1, type: "run.completed", event_id: `${run}-c`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, summary };
+  return { schema_version: 2, type: "run.completed", event_id: `${run}-c`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, summary };
 }
 function failed(jobId: string, run: string, attempt: number): CampaignEvent {
-  return { schema_version: 1, type: "run.failed", event_id: `${run}-f`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, reason: "runner lost", error_type: "RunnerLost", retryable: true };
+  return { schema_version: 2, type: "run.failed", event_id: `${run}-f`, occurred_at: at(), run_id: run, job_id: jobId, campaign_id: C, runner_id: "r1", attempt, reason: "runner lost", failure_kind: "unexpected", error_type: "RunnerLost", retryable: true };
 }
 function progress(total: number, eta: number | null): CampaignEvent {
-  return { schema_version: 1, type: "campaign.progress", event_id: `p${clock}`, occurred_at: at(), campaign_id: C, status: "running", total, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, eta_s: eta, mean_job_duration_s: null, live_runners: 1 };
+  return { schema_version: 2, type: "campaign.progress", event_id: `p${clock}`, occurred_at: at(), campaign_id: C, status: "running", total, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0, eta_s: eta, mean_job_duration_s: null, live_runners: 1 };
 }
 
 /** A campaign's history: j1 retried after a lost runner, j2 completed, j3 cancelled while queued. */
 function history(): CampaignEvent[] {
   clock = 0;
   return [
-    { schema_version: 1, type: "campaign.submitted", event_id: "sub", occurred_at: at(), campaign_id: C, name: "t", description: "", job_count: 3 },
+    { schema_version: 2, type: "campaign.submitted", event_id: "sub", occurred_at: at(), campaign_id: C, name: "t", description: "", job_count: 3 },
     status("j1", "queued", 1),
     status("j2", "queued", 1),
     status("j3", "queued", 1),
@@ -46,7 +46,7 @@ function history(): CampaignEvent[] {
     progress(3, 12),
     completed("j2", "r-c", 1, null),
     status("j2", "completed", 3, { attempt: 1, run_id: "r-c", runner_id: "r1" }),
-    { schema_version: 1, type: "campaign.cancelled", event_id: "can", occurred_at: at(), campaign_id: C, reason: "enough" },
+    { schema_version: 2, type: "campaign.cancelled", event_id: "can", occurred_at: at(), campaign_id: C, reason: "enough" },
     status("j3", "cancelled", 2, { reason: "campaign cancelled" }),
     progress(3, 0),
   ];

@@ -3,7 +3,7 @@ import type { MetricBatchEvent, MetricSample } from "./events";
 import { RunSeries } from "./runSeries";
 
 function batch(seq: number, samples: MetricSample[]): MetricBatchEvent {
-  return { schema_version: 1, type: "metric.batch", event_id: `b${seq}`, occurred_at: "", run_id: "r", job_id: "j", campaign_id: "c", runner_id: "x", attempt: 1, seq, meter: "nvml", sampling_period_ms: 100, samples };
+  return { schema_version: 2, type: "metric.batch", event_id: `b${seq}`, occurred_at: "", run_id: "r", job_id: "j", campaign_id: "c", runner_id: "x", attempt: 1, seq, meter: "nvml", sampling_period_ms: 100, samples };
 }
 const at = (s: number) => new Date(Date.UTC(2026, 11, 3, 12, 0, 0) + s * 1000).toISOString();
 
