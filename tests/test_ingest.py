@@ -107,6 +107,12 @@ async def acked_through(js: JetStreamContext, layout: Layout, stream: str, durab
     return bool(info.ack_floor.stream_seq >= seq and info.num_pending == 0 and info.num_ack_pending == 0)
 
 
+async def pulling(js: JetStreamContext, layout: Layout, processes: int = 1) -> bool:
+    """The metrics consumer holds pull requests from at least this many ingest processes."""
+    info = await js.consumer_info(layout.metrics_stream, "ingest-metrics")
+    return (info.num_waiting or 0) >= processes
+
+
 def one_of_each() -> list[Event]:
     run_id = uuid.uuid4()
     started = events.started(JOB, 1, run_id=run_id)
@@ -246,7 +252,7 @@ async def test_kill_9_mid_batch_then_restart_stores_every_sample_once(
     batches = [b for r in range(4) for b in metric_batches(uuid.uuid4(), 300)]  # 60,000 samples
     env = {**service_env, "LLEM_BATCH_SIZE": "100"}
     with service("llem-ingest", ["run"], env, tmp_path) as ingest:
-        await asyncio.sleep(1.5)
+        await wait_for(lambda: pulling(js, layout), 60, "ingest pulling")
         last = await publish(js, layout, list(batches))
 
         def some_rows() -> bool:
@@ -300,7 +306,7 @@ async def test_postgres_stopped_for_ten_seconds_under_load_loses_nothing(
     ]  # 400 msgs, 20,000 samples
     last = 0
     with service("llem-ingest", ["run"], env, tmp_path):
-        await asyncio.sleep(1.5)
+        await wait_for(lambda: pulling(js, layout), 60, "ingest pulling")
 
         async def load() -> None:
             nonlocal last
@@ -345,7 +351,7 @@ async def test_two_ingest_processes_share_the_durable_consumer_without_duplicate
         service("llem-ingest", ["run"], envs[0], logs[0]),
         service("llem-ingest", ["run"], envs[1], logs[1]),
     ):
-        await asyncio.sleep(2)
+        await wait_for(lambda: pulling(js, layout, 2), 60, "both ingest processes pulling")
         last = await publish(js, layout, list(batches))
         await wait_for(
             lambda: acked_through(js, layout, layout.metrics_stream, "ingest-metrics", last), 60, "all acked"
