@@ -24,7 +24,7 @@ token_app = typer.Typer(help="Bearer tokens for writes (only a hash is stored)."
 app.add_typer(token_app, name="token")
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.json"
 DatabaseOption = Annotated[
-    str | None, typer.Option("--database", help="PostgreSQL URL. [env var: LLEM_DATABASE_URL]")
+    str | None, typer.Option("--database", help="PostgreSQL URL (env: LLEM_DATABASE_URL).")
 ]
 
 

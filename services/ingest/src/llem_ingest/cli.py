@@ -17,9 +17,9 @@ app = typer.Typer(
     help="llem ingest: events and metrics from JetStream into TimescaleDB.", no_args_is_help=True
 )
 DatabaseOption = Annotated[
-    str | None, typer.Option("--database", help="PostgreSQL URL. [env var: LLEM_DATABASE_URL]")
+    str | None, typer.Option("--database", help="PostgreSQL URL (env: LLEM_DATABASE_URL).")
 ]
-PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix. [env var: LLEM_PREFIX]")]
+PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix (env: LLEM_PREFIX).")]
 
 
 def _settings(nats: dict[str, Any], database: str | None, prefix: str | None = None) -> IngestSettings:

@@ -23,7 +23,7 @@ app = typer.Typer(
 
 
 def _opt(flag: str, env: str, text: str) -> Any:
-    return typer.Option(flag, help=f"{text} [env var: LLEM_{env}]")
+    return typer.Option(flag, help=f"{text.rstrip('.')} (env: LLEM_{env}).")
 
 
 def settings_from(nats: dict[str, Any], **given: Any) -> RunnerSettings:
@@ -36,7 +36,8 @@ def settings_from(nats: dict[str, Any], **given: Any) -> RunnerSettings:
 def run(
     nats: dict[str, Any],
     pool: Annotated[
-        list[str] | None, _opt("--pool", "POOLS", "Pool to serve; repeat for several (env: a JSON list).")
+        list[str] | None,
+        _opt("--pool", "POOLS", "Pool to serve; repeat for several (the variable: a JSON list)."),
     ] = None,
     runner_id: Annotated[str | None, _opt("--runner-id", "RUNNER_ID", "This runner's id.")] = None,
     prefix: Annotated[str | None, _opt("--prefix", "PREFIX", "Deployment subject prefix.")] = None,

@@ -21,7 +21,7 @@ app = typer.Typer(
     help="llem scheduler: declares the JetStream layout, turns campaigns into jobs and tracks them.",
     no_args_is_help=True,
 )
-PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix. [env var: LLEM_PREFIX]")]
+PrefixOption = Annotated[str | None, typer.Option(help="Deployment subject prefix (env: LLEM_PREFIX).")]
 
 
 def _settings(nats: dict[str, Any], prefix: str | None) -> SchedulerSettings:
