@@ -1,4 +1,8 @@
-"""Idempotent writes of events into PostgreSQL/TimescaleDB. Callers own the transaction."""
+"""Idempotent writes of events into PostgreSQL/TimescaleDB. Callers own the transaction.
+
+Each event goes through its writer in the `writers` table; metric samples, the bulk of the data,
+are written here, many batches at a time (binary COPY).
+"""
 
 from __future__ import annotations
 
@@ -9,308 +13,9 @@ from uuid import UUID
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.types.json import Jsonb
 
-from llem_schemas.events import (
-    AnyEvent,
-    CampaignCancelled,
-    CampaignProgress,
-    CampaignSubmitted,
-    JobQueued,
-    JobStatusChanged,
-    MetricBatch,
-    RequestBatch,
-    RunCompleted,
-    RunFailed,
-    RunnerHeartbeat,
-    RunStarted,
-)
-
-_RUN_UPSERT = """
-INSERT INTO runs (run_id, job_id, campaign_id, runner_id, attempt, status, started_at, ended_at, backend, model,
-                  meter, job, fingerprint, summary, prompt_tokens, output_tokens, duration_s, energy_j,
-                  energy_per_output_token_j, output_tokens_per_s, quality_flags, failure_reason, failure_type,
-                  retryable, prompt_set, model_name, gpu_name, gpu_count)
-VALUES (%(run_id)s, %(job_id)s, %(campaign_id)s, %(runner_id)s, %(attempt)s, %(status)s, %(started_at)s,
-        %(ended_at)s, %(backend)s, %(model)s, %(meter)s, %(job)s, %(fingerprint)s, %(summary)s, %(prompt_tokens)s,
-        %(output_tokens)s, %(duration_s)s, %(energy_j)s, %(energy_per_output_token_j)s, %(output_tokens_per_s)s,
-        %(quality_flags)s, %(failure_reason)s, %(failure_type)s, %(retryable)s, %(prompt_set)s, %(model_name)s,
-        %(gpu_name)s, %(gpu_count)s)
-ON CONFLICT (run_id) DO UPDATE SET
-    status = CASE WHEN runs.status IN ('completed', 'failed') THEN runs.status ELSE EXCLUDED.status END,
-    started_at = COALESCE(runs.started_at, EXCLUDED.started_at),
-    ended_at = COALESCE(runs.ended_at, EXCLUDED.ended_at),
-    backend = COALESCE(runs.backend, EXCLUDED.backend),
-    model = COALESCE(runs.model, EXCLUDED.model),
-    meter = COALESCE(runs.meter, EXCLUDED.meter),
-    job = COALESCE(runs.job, EXCLUDED.job),
-    fingerprint = COALESCE(runs.fingerprint, EXCLUDED.fingerprint),
-    summary = COALESCE(runs.summary, EXCLUDED.summary),
-    prompt_tokens = COALESCE(runs.prompt_tokens, EXCLUDED.prompt_tokens),
-    output_tokens = COALESCE(runs.output_tokens, EXCLUDED.output_tokens),
-    duration_s = COALESCE(runs.duration_s, EXCLUDED.duration_s),
-    energy_j = COALESCE(runs.energy_j, EXCLUDED.energy_j),
-    energy_per_output_token_j = COALESCE(runs.energy_per_output_token_j, EXCLUDED.energy_per_output_token_j),
-    output_tokens_per_s = COALESCE(runs.output_tokens_per_s, EXCLUDED.output_tokens_per_s),
-    quality_flags = CASE WHEN EXCLUDED.summary IS NOT NULL THEN EXCLUDED.quality_flags ELSE runs.quality_flags END,
-    failure_reason = COALESCE(runs.failure_reason, EXCLUDED.failure_reason),
-    failure_type = COALESCE(runs.failure_type, EXCLUDED.failure_type),
-    retryable = COALESCE(runs.retryable, EXCLUDED.retryable),
-    prompt_set = COALESCE(runs.prompt_set, EXCLUDED.prompt_set),
-    model_name = COALESCE(runs.model_name, EXCLUDED.model_name),
-    gpu_name = COALESCE(runs.gpu_name, EXCLUDED.gpu_name),
-    gpu_count = COALESCE(runs.gpu_count, EXCLUDED.gpu_count),
-    updated_at = now()
-"""
-
-_REPETITION_INSERT = (
-    "INSERT INTO run_repetitions (run_id, repetition, window_start, window_end, duration_s, requests,"
-    " output_tokens, output_tokens_per_s, energy_j, active_energy_j, energy_per_output_token_j)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-)
-_REQUEST_INSERT = (
-    "INSERT INTO request_samples (started_at, run_id, repetition, request_index, prompt_tokens, output_tokens,"
-    " ttft_ms, e2e_ms, itl_count, itl_mean_ms, itl_p50_ms, itl_p99_ms, energy_j, error)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
-)
-
-_MARK_SUPERSEDED = """
-UPDATE runs SET superseded = true, updated_at = now()
-WHERE job_id = %(job_id)s AND NOT superseded
-  AND attempt < (SELECT max(attempt) FROM runs WHERE job_id = %(job_id)s)
-"""
-
-_RUN_NULLS = dict.fromkeys(
-    (
-        "started_at",
-        "ended_at",
-        "backend",
-        "model",
-        "meter",
-        "job",
-        "fingerprint",
-        "summary",
-        "prompt_tokens",
-        "output_tokens",
-        "duration_s",
-        "energy_j",
-        "energy_per_output_token_j",
-        "output_tokens_per_s",
-        "failure_reason",
-        "failure_type",
-        "retryable",
-        "prompt_set",
-        "model_name",
-        "gpu_name",
-        "gpu_count",
-    )
-)
-
-
-def _run_row(event: RunStarted | RunCompleted | RunFailed) -> dict[str, object]:
-    row: dict[str, object] = {
-        **_RUN_NULLS,
-        "run_id": event.run_id,
-        "job_id": event.job_id,
-        "campaign_id": event.campaign_id,
-        "runner_id": event.runner_id,
-        "attempt": event.attempt,
-        "quality_flags": Jsonb([]),
-    }
-    match event:
-        case RunStarted():
-            backend = event.job.backend
-            model = backend.model_path if backend.kind == "llama_cpp" else backend.model
-            row |= {
-                "status": "running",
-                "started_at": event.occurred_at,
-                "backend": backend.kind,
-                "model": model,
-                "meter": event.meter,
-                "job": Jsonb(event.job.model_dump(mode="json")),
-                "fingerprint": Jsonb(event.fingerprint.model_dump(mode="json")),
-                "prompt_set": event.job.workload.prompt_set,
-                "model_name": event.job.model_name or model,
-                "gpu_name": event.fingerprint.gpus[0].name if event.fingerprint.gpus else None,
-                "gpu_count": len(event.fingerprint.gpus),
-            }
-        case RunCompleted(summary=s):
-            row |= {
-                "status": "completed",
-                "ended_at": event.occurred_at,
-                "meter": s.measurement.meter,
-                "summary": Jsonb(s.model_dump(mode="json")),
-                "prompt_tokens": s.prompt_tokens,
-                "output_tokens": s.output_tokens,
-                "duration_s": s.duration_s,
-                "energy_j": s.energy_j,
-                "energy_per_output_token_j": s.energy_per_output_token_j,
-                "output_tokens_per_s": s.output_tokens_per_s,
-                "quality_flags": Jsonb([f.model_dump(mode="json") for f in s.quality_flags]),
-            }
-        case RunFailed():
-            row |= {
-                "status": "failed",
-                "ended_at": event.occurred_at,
-                "failure_reason": event.reason,
-                "failure_type": event.error_type,
-                "retryable": event.retryable,
-            }
-    return row
-
-
-async def _write_one(conn: AsyncConnection, event: AnyEvent) -> None:
-    match event:
-        case RunStarted() | RunCompleted() | RunFailed():
-            await conn.execute(_RUN_UPSERT, _run_row(event))
-            await conn.execute(_MARK_SUPERSEDED, {"job_id": event.job_id})
-            if isinstance(event, RunCompleted) and event.summary.repetitions:
-                async with conn.cursor() as cur:
-                    await cur.executemany(
-                        _REPETITION_INSERT,
-                        [
-                            (
-                                event.run_id,
-                                r.repetition,
-                                r.window_start,
-                                r.window_end,
-                                r.duration_s,
-                                r.requests,
-                                r.output_tokens,
-                                r.output_tokens_per_s,
-                                r.energy_j,
-                                r.active_energy_j,
-                                r.energy_per_output_token_j,
-                            )
-                            for r in event.summary.repetitions
-                        ],
-                    )
-        case RequestBatch():
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    _REQUEST_INSERT,
-                    [
-                        (
-                            r.started_at,
-                            event.run_id,
-                            r.repetition,
-                            r.index,
-                            r.prompt_tokens,
-                            r.output_tokens,
-                            r.ttft_ms,
-                            r.e2e_ms,
-                            r.itl_count,
-                            r.itl_mean_ms,
-                            r.itl_p50_ms,
-                            r.itl_p99_ms,
-                            r.energy_j,
-                            r.error,
-                        )
-                        for r in event.requests
-                    ],
-                )
-        case MetricBatch():
-            await write_samples(conn, [SampleBatch.of(event)])
-        case CampaignSubmitted():
-            await conn.execute(
-                "INSERT INTO campaigns (campaign_id, name, description, job_count, spec, submitted_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (campaign_id) DO NOTHING",
-                (
-                    event.campaign_id,
-                    event.name,
-                    event.description,
-                    event.job_count,
-                    Jsonb(event.spec),
-                    event.occurred_at,
-                ),
-            )
-        case CampaignCancelled():
-            await conn.execute(
-                "UPDATE campaigns SET cancelled_at = COALESCE(cancelled_at, %s), cancel_reason = %s"
-                " WHERE campaign_id = %s",
-                (event.occurred_at, event.reason, event.campaign_id),
-            )
-        case JobQueued(job=job):
-            await conn.execute(
-                "INSERT INTO jobs AS j (job_id, campaign_id, pool, repetition, spec, queued_at)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (job_id) DO UPDATE SET"
-                " repetition = EXCLUDED.repetition, spec = EXCLUDED.spec, queued_at = EXCLUDED.queued_at"
-                " WHERE j.spec = '{}'::jsonb",  # fills a stub left by an earlier job.status only
-                (
-                    job.job_id,
-                    job.campaign_id,
-                    job.pool,
-                    job.repetition,
-                    Jsonb(job.model_dump(mode="json")),
-                    event.occurred_at,
-                ),
-            )
-        case JobStatusChanged():
-            # Only a newer revision moves a job; the job row may not exist yet (its job.queued can
-            # come later in a batch replayed out of order), so the status waits in a stub row.
-            await conn.execute(
-                "INSERT INTO jobs AS j (job_id, campaign_id, pool, repetition, spec, queued_at, status,"
-                " status_revision, status_reason, attempt, runner_id, run_id, status_changed_at)"
-                " VALUES (%(job_id)s, %(campaign_id)s, %(pool)s, 0, '{}', %(at)s, %(status)s, %(revision)s,"
-                " %(reason)s, %(attempt)s, %(runner_id)s, %(run_id)s, %(at)s)"
-                " ON CONFLICT (job_id) DO UPDATE SET status = EXCLUDED.status,"
-                " status_revision = EXCLUDED.status_revision, status_reason = EXCLUDED.status_reason,"
-                " attempt = EXCLUDED.attempt, runner_id = EXCLUDED.runner_id, run_id = EXCLUDED.run_id,"
-                " status_changed_at = EXCLUDED.status_changed_at"
-                " WHERE j.status_revision < EXCLUDED.status_revision",
-                {
-                    "job_id": event.job_id,
-                    "campaign_id": event.campaign_id,
-                    "pool": event.pool,
-                    "at": event.occurred_at,
-                    "status": event.status,
-                    "revision": event.revision,
-                    "reason": event.reason,
-                    "attempt": event.attempt,
-                    "runner_id": event.runner_id,
-                    "run_id": event.run_id,
-                },
-            )
-        case CampaignProgress():
-            await conn.execute(
-                "UPDATE campaigns SET status = %s, progress = %s, progress_updated_at = %s"
-                " WHERE campaign_id = %s AND (progress_updated_at IS NULL OR progress_updated_at <= %s)",
-                (
-                    event.status,
-                    Jsonb(event.model_dump(mode="json", exclude={"event_id", "type", "schema_version"})),
-                    event.occurred_at,
-                    event.campaign_id,
-                    event.occurred_at,
-                ),
-            )
-        case RunnerHeartbeat():
-            await conn.execute(
-                "INSERT INTO runners AS r (runner_id, hostname, pools, started_at, last_seen_at,"
-                " heartbeat_interval_s, current_job_id, current_run_id, gpus, llem_version)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (runner_id) DO UPDATE SET hostname = EXCLUDED.hostname, pools = EXCLUDED.pools,"
-                " started_at = EXCLUDED.started_at, last_seen_at = EXCLUDED.last_seen_at,"
-                " heartbeat_interval_s = EXCLUDED.heartbeat_interval_s, current_job_id = EXCLUDED.current_job_id,"
-                " current_run_id = EXCLUDED.current_run_id, gpus = EXCLUDED.gpus,"
-                " llem_version = EXCLUDED.llem_version WHERE r.last_seen_at <= EXCLUDED.last_seen_at",
-                (
-                    event.runner_id,
-                    event.hostname,
-                    event.pools,
-                    event.started_at,
-                    event.occurred_at,
-                    event.heartbeat_interval_s,
-                    event.current_job_id,
-                    event.current_run_id,
-                    Jsonb([g.model_dump(mode="json") for g in event.gpus]),
-                    event.llem_version,
-                ),
-            )
-
-
-async def write_events(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
-    for event in events:
-        await _write_one(conn, event)
+from llem_ingest.writers import WRITERS, entry
+from llem_schemas.events import AnyEvent, MetricBatch
 
 
 class SampleBatch(NamedTuple):
@@ -422,6 +127,21 @@ async def write_samples(conn: AsyncConnection, batches: Sequence[SampleBatch]) -
         await copy_rows(conn, "staging_samples", rows)
         await conn.execute(_MERGE)
     return len(rows)
+
+
+async def _write_metric_batch(conn: AsyncConnection, event: MetricBatch) -> None:
+    await write_samples(conn, [SampleBatch.of(event)])
+
+
+_WRITERS = WRITERS | dict([entry(MetricBatch, _write_metric_batch)])
+
+
+async def write_events(conn: AsyncConnection, events: Sequence[AnyEvent]) -> None:
+    """Each event through its writer, in order; an event type without one stores nothing."""
+    for event in events:
+        writer = _WRITERS.get(type(event))
+        if writer is not None:
+            await writer(conn, event)
 
 
 async def dead_letter(
