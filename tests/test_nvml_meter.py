@@ -10,9 +10,9 @@ import pytest
 
 from llem_runner import meters
 from llem_runner.errors import BackendUnavailable, JobRejected, MeterError
-from llem_runner.flags import THROTTLE_MASK
+from llem_runner.meters import ThrottleReason, throttle_decoder
 from llem_runner.meters import nvml as nvml_module
-from llem_runner.meters.nvml import NvmlMeter, nvml_is_available, throttle_reason_names
+from llem_runner.meters.nvml import NvmlMeter, nvml_is_available, throttle_reasons
 from llem_runner.summary import energy
 from tests.fakes.fake_nvml import GPU_IS_LOST, FakeGpu, FakeNvml
 
@@ -161,36 +161,55 @@ def test_cuda_visible_devices_mig_instance_is_refused(monkeypatch: pytest.Monkey
     assert fake.initialised == 0
 
 
-def test_throttle_mask_is_recorded_and_named() -> None:
+def test_throttle_mask_is_recorded_and_translated() -> None:
     mask = (
         pynvml.nvmlClocksEventReasonGpuIdle
         | pynvml.nvmlClocksEventReasonSwPowerCap
         | pynvml.nvmlClocksEventReasonHwThermalSlowdown
     )
     [s] = NvmlMeter(nvml=FakeNvml([FakeGpu(throttle_mask=mask)])).read(T0)
-    assert s.throttle_reasons == mask
-    assert throttle_reason_names(mask) == ["sw_power_cap", "hw_thermal"]
+    assert s.throttle_reasons == mask, "the sample keeps NVML's own bits"
+    assert throttle_reasons(mask) == [ThrottleReason.SW_POWER_CAP, ThrottleReason.HW_THERMAL]
 
 
-def test_throttle_reason_names_cover_real_throttling_only() -> None:
+@pytest.mark.parametrize(
+    ("bit", "reason"),
+    [
+        (pynvml.nvmlClocksEventReasonSwPowerCap, ThrottleReason.SW_POWER_CAP),
+        (pynvml.nvmlClocksEventReasonHwSlowdown, ThrottleReason.HW_SLOWDOWN),
+        (pynvml.nvmlClocksEventReasonSwThermalSlowdown, ThrottleReason.SW_THERMAL),
+        (pynvml.nvmlClocksEventReasonHwThermalSlowdown, ThrottleReason.HW_THERMAL),
+        (pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown, ThrottleReason.HW_POWER_BRAKE),
+    ],
+)
+def test_each_nvml_throttle_bit_becomes_one_vendor_neutral_reason(bit: int, reason: ThrottleReason) -> None:
+    assert throttle_reasons(bit) == [reason]
+    assert throttle_decoder("nvml")(bit) == [reason], "the flags reach the NVML table through the meters"
+
+
+def test_throttle_reasons_cover_real_throttling_only() -> None:
     benign = (
         pynvml.nvmlClocksEventReasonGpuIdle
         | pynvml.nvmlClocksEventReasonApplicationsClocksSetting
         | pynvml.nvmlClocksEventReasonSyncBoost
         | pynvml.nvmlClocksEventReasonDisplayClockSetting
     )
-    assert throttle_reason_names(0) == []
-    assert throttle_reason_names(benign) == []
-    assert throttle_reason_names(pynvml.nvmlClocksEventReasonAll) == [
+    assert throttle_reasons(0) == []
+    assert throttle_reasons(benign) == []
+    # every neutral reason, in the order the THROTTLED flag lists them (its detail text is stored)
+    assert throttle_reasons(pynvml.nvmlClocksEventReasonAll) == list(ThrottleReason)
+    assert [str(r) for r in ThrottleReason] == [
         "sw_power_cap",
         "hw_slowdown",
         "sw_thermal",
         "hw_thermal",
         "hw_power_brake",
     ]
-    # the run's THROTTLED quality flag looks at the same bits
-    assert throttle_reason_names(THROTTLE_MASK) == throttle_reason_names(pynvml.nvmlClocksEventReasonAll)
-    assert throttle_reason_names(pynvml.nvmlClocksEventReasonAll & ~THROTTLE_MASK) == []
+
+
+def test_meters_without_throttle_bits_decode_none() -> None:
+    assert throttle_decoder("rapl")(pynvml.nvmlClocksEventReasonAll) == []
+    assert throttle_decoder("none")(pynvml.nvmlClocksEventReasonAll) == []
 
 
 def test_throttle_reasons_fall_back_to_the_older_call_on_an_older_driver() -> None:

@@ -3,6 +3,7 @@ series (pure computation over numbers we choose, no meter involved)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from llem_runner.attribution import attribute
 from llem_runner.backends.base import RequestResult
 from llem_runner.baseline import IdleBaseline
+from llem_runner.energy_source import increase, pick_energy
 from llem_runner.stats import interval_stats
 from llem_runner.summary import Repetition, energy, summarize
 from llem_runner.windows import energy_in_window
@@ -114,6 +116,68 @@ def test_attribution_splits_power_among_requests_in_flight() -> None:
     assert per_request == [pytest.approx(150.0), pytest.approx(50.0)]
 
 
+@pytest.mark.parametrize(
+    ("readings", "expected"),
+    [
+        ({"counter_j": 1.0, "integrated_j": 2.0, "package_j": 3.0}, (1.0, "counter")),
+        ({"integrated_j": 2.0, "package_j": 3.0, "dram_j": 0.5}, (2.0, "integrated_power")),
+        ({"package_j": 3.0, "dram_j": 0.5}, (3.5, "counter")),
+        ({"package_j": 3.0}, (3.0, "counter")),
+        ({"dram_j": 0.5}, (None, None)),  # DRAM alone is not host energy
+        ({}, (None, None)),
+    ],
+)
+def test_energy_source_order_is_counter_then_integrated_power_then_rapl(
+    readings: dict[str, float], expected: tuple[float | None, str | None]
+) -> None:
+    assert pick_energy(**readings) == expected
+
+
+def test_a_counter_increase_is_never_negative() -> None:
+    assert increase(10.0, 12.5) == 2.5
+    assert increase(10.0, 3.0) == 0.0, "a counter that went backwards (reset) adds nothing"
+    assert increase(None, 3.0) is None
+    assert increase(10.0, None) is None
+
+
+def _gpu_counter(counters_j: list[float]) -> list[MetricSample]:
+    return [
+        MetricSample(sampled_at=_at(i), gpu_index=0, power_w=100.0, energy_counter_j=c)
+        for i, c in enumerate(counters_j)
+    ]
+
+
+def _rapl(packages_j: list[float], drams_j: list[float]) -> list[MetricSample]:
+    return [
+        MetricSample(sampled_at=_at(i), cpu_package_energy_counter_j=p, dram_energy_counter_j=d)
+        for i, (p, d) in enumerate(zip(packages_j, drams_j, strict=True))
+    ]
+
+
+@pytest.mark.parametrize(
+    "samples",
+    [_gpu_counter([1000.0, 1010.0, 5.0, 15.0]), _rapl([0.0, 10.0, 2.0, 12.0], [0.0, 1.0, 0.5, 1.5])],
+    ids=["gpu-counter", "rapl"],
+)
+def test_windows_and_attribution_clamp_a_counter_reset_alike(samples: list[MetricSample]) -> None:
+    """Between the 2nd and 3rd samples the counters go backwards: both count 0 there, not less."""
+    t1, t2 = samples[1].sampled_at.timestamp(), samples[2].sampled_at.timestamp()
+    assert energy_in_window(samples, samples[1].sampled_at, samples[2].sampled_at).total_j == 0.0
+    assert attribute([(t1, t2)], samples) == [0.0]
+    parts = [
+        energy_in_window(samples, a.sampled_at, b.sampled_at).total_j for a, b in itertools.pairwise(samples)
+    ]
+    whole = attribute([(samples[0].sampled_at.timestamp(), samples[-1].sampled_at.timestamp())], samples)
+    assert whole == [pytest.approx(sum(p for p in parts if p is not None))]
+
+
+def test_host_samples_add_no_energy_to_requests_once_a_gpu_was_sampled() -> None:
+    """The same devices as the window total: RAPL counts only when no GPU was sampled."""
+    samples = _series(0, [100.0] * 11, 10.0) + _rapl([0.0, 10.0], [0.0, 0.0])  # GPU: 100 J over 1 s
+    assert energy_in_window(samples, _at(0), _at(1)).total_j == pytest.approx(100.0)
+    assert attribute([(_at(0).timestamp(), _at(1).timestamp())], samples) == [pytest.approx(100.0)]
+
+
 def test_summary_pools_repetitions_and_reports_their_spread() -> None:
     samples = _series(0, [100.0] * 61, 10.0, temperature_c=50.0)  # 6 s at 100 W
     reps = [_rep(0, 0, 3, [_request(0, 3, tokens=300)]), _rep(1, 3, 6, [_request(3, 6, tokens=200)])]
@@ -161,7 +225,7 @@ def test_gaps_short_windows_drift_throttling_and_missing_baseline_are_flagged() 
     }
     assert summary.active_energy_j is None
     throttled = next(f for f in summary.quality_flags if f.code == QualityFlagCode.THROTTLED)
-    assert "sw_power_cap" in throttled.detail
+    assert throttled.detail == "NVML reported throttling (sw_power_cap) in 67% of samples"  # 0x1 is idle
 
 
 def test_interval_stats_match_a_hand_computed_t_interval() -> None:

@@ -4,40 +4,45 @@ it, in proportion to how long each overlapped the interval (equal split at any i
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Sequence
 
+from llem_runner.energy_source import energy_devices, increase, pick_energy, trapezoid_j
 from llem_schemas.measurement import MetricSample
 
 Interval = tuple[float, float, float]  # (t0, t1, energy_j), epoch seconds
+
+
+def _interval_j(a: MetricSample, b: MetricSample) -> float | None:
+    """Energy between two consecutive samples of one device, by the shared source order."""
+    power_j = (
+        trapezoid_j(a.sampled_at.timestamp(), a.power_w, b.sampled_at.timestamp(), b.power_w)
+        if a.power_w is not None and b.power_w is not None
+        else None
+    )
+    energy_j, _ = pick_energy(
+        counter_j=increase(a.energy_counter_j, b.energy_counter_j),
+        integrated_j=power_j,
+        package_j=increase(a.cpu_package_energy_counter_j, b.cpu_package_energy_counter_j),
+        dram_j=increase(a.dram_energy_counter_j, b.dram_energy_counter_j),
+    )
+    return energy_j
 
 
 def _device_intervals(series: list[MetricSample]) -> list[Interval]:
     out = []
     for a, b in itertools.pairwise(series):
         t0, t1 = a.sampled_at.timestamp(), b.sampled_at.timestamp()
-        if t1 <= t0:
-            continue
-        if a.energy_counter_j is not None and b.energy_counter_j is not None:
-            e = max(0.0, b.energy_counter_j - a.energy_counter_j)
-        elif a.power_w is not None and b.power_w is not None:
-            e = (t1 - t0) * (a.power_w + b.power_w) / 2
-        elif a.cpu_package_energy_counter_j is not None and b.cpu_package_energy_counter_j is not None:
-            e = b.cpu_package_energy_counter_j - a.cpu_package_energy_counter_j
-            if a.dram_energy_counter_j is not None and b.dram_energy_counter_j is not None:
-                e += b.dram_energy_counter_j - a.dram_energy_counter_j
-        else:
-            continue
-        out.append((t0, t1, e))
+        e = _interval_j(a, b) if t1 > t0 else None
+        if e is not None:
+            out.append((t0, t1, e))
     return out
 
 
 def energy_intervals(samples: Sequence[MetricSample]) -> list[Interval]:
-    by_device: dict[int | None, list[MetricSample]] = defaultdict(list)
-    for s in samples:
-        by_device[s.gpu_index].append(s)
+    """Every device's sampling intervals with their energy (the same devices as the window totals)."""
+    by_gpu, host = energy_devices(samples)
     intervals = []
-    for series in by_device.values():
+    for series in [*by_gpu.values(), host]:
         intervals += _device_intervals(sorted(series, key=lambda s: s.sampled_at))
     return intervals
 

@@ -5,17 +5,14 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from llem_runner.backends.base import RequestResult
 from llem_runner.baseline import IdleBaseline
-from llem_runner.meters.nvml import THROTTLE_MASK, throttle_reason_names
+from llem_runner.meters import ThrottleReason, throttle_decoder
+from llem_runner.repetition import Repetition
 from llem_runner.windows import WindowEnergy, mismatch_flag
 from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import MeterName, MetricSample, QualityFlag, QualityFlagCode, SteadyState
-
-if TYPE_CHECKING:
-    from llem_runner.summary import Repetition
 
 MIN_WINDOW_S = 5.0
 GAP_PERIODS = 3
@@ -54,18 +51,18 @@ def _temperature(samples: Sequence[MetricSample], limit_c: float) -> QualityFlag
     )
 
 
-def _throttle(samples: Sequence[MetricSample]) -> QualityFlag | None:
-    hits = [s.throttle_reasons & THROTTLE_MASK for s in samples if s.throttle_reasons]
-    hits = [h for h in hits if h]
+def _throttle(samples: Sequence[MetricSample], meter: MeterName) -> QualityFlag | None:
+    decode = throttle_decoder(meter)
+    hits = [reasons for s in samples if s.throttle_reasons and (reasons := decode(s.throttle_reasons))]
     if not hits:
         return None
-    seen = 0
-    for h in hits:
-        seen |= h
-    names = ", ".join(throttle_reason_names(seen))
+    seen = {reason for reasons in hits for reason in reasons}
+    names = ", ".join(reason for reason in ThrottleReason if reason in seen)
     share = len(hits) / len(samples) * 100
-    return _flag(
-        QualityFlagCode.THROTTLED, f"NVML reported throttling ({names}) in {share:.0f}% of samples", share
+    return _flag(  # "NVML reported ...": the meter's name says whose bits these were
+        QualityFlagCode.THROTTLED,
+        f"{meter.upper()} reported throttling ({names}) in {share:.0f}% of samples",
+        share,
     )
 
 
@@ -90,7 +87,7 @@ def quality_flags(
             mismatch_flag(pooled),
             _gap(reps, samples, protocol.sampling_period_ms / 1000),
             _temperature(samples, protocol.temperature_drift_c),
-            _throttle(samples),
+            _throttle(samples, meter),
         ]
         if baseline is None:
             flags.append(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from llem_runner.attribution import attribute
 from llem_runner.backends.base import RequestResult
 from llem_runner.baseline import IdleBaseline
 from llem_runner.flags import quality_flags
+from llem_runner.repetition import Repetition
 from llem_runner.stats import interval_stats, latency_stats, percentile
 from llem_runner.windows import WindowEnergy, energy_in_window, mismatch_flag
 from llem_schemas.events import RequestRecord
@@ -25,23 +25,7 @@ from llem_schemas.measurement import (
     SteadyState,
 )
 
-__all__ = ["Repetition", "energy", "summarize"]
-
-
-@dataclass(frozen=True)
-class Repetition:
-    index: int
-    results: list[RequestResult]
-    window_start: datetime
-    window_end: datetime
-    steady_start: datetime | None = None
-    steady_end: datetime | None = None
-    #: time.time() - time.monotonic() when the repetition ran: converts request times to wall clock.
-    wall_offset_s: float = 0.0
-
-    @property
-    def duration_s(self) -> float:
-        return (self.window_end - self.window_start).total_seconds()
+__all__ = ["Repetition", "energy", "request_records", "summarize"]
 
 
 def energy(samples: Sequence[MetricSample]) -> tuple[float | None, str | None, list[QualityFlag]]:

@@ -1,18 +1,18 @@
 """Energy inside a time window from sampled series: counter difference (interpolated at the window
-edges) when every device has the counter, else integrated power; both for the cross-check."""
+edges) when every device has the counter, else integrated power; both for the cross-check. Which
+source counts, and how counters are clamped, is `energy_source`'s, shared with attribution."""
 
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
+from llem_runner.energy_source import Source, energy_devices, increase, pick_energy, trapezoid_j
 from llem_schemas.measurement import MetricSample, QualityFlag, QualityFlagCode
 
-Source = Literal["counter", "integrated_power"]
+__all__ = ["Source", "WindowEnergy", "counter_delta", "energy_in_window", "integrate", "mismatch_flag"]
 
 
 @dataclass
@@ -57,53 +57,47 @@ def integrate(points: list[tuple[float, float]], t0: float, t1: float) -> float 
     assert edge0 is not None
     assert edge1 is not None
     pts = [(t0, edge0), *inner, (t1, edge1)]
-    return sum((b - a) * (va + vb) / 2 for (a, va), (b, vb) in itertools.pairwise(pts))
+    return sum(trapezoid_j(a, va, b, vb) for (a, va), (b, vb) in itertools.pairwise(pts))
 
 
 def counter_delta(points: list[tuple[float, float]], t0: float, t1: float) -> float | None:
     if len(points) < 2:
         return None
-    v0, v1 = _interp(points, t0), _interp(points, t1)
-    return None if v0 is None or v1 is None else max(0.0, v1 - v0)
+    return increase(_interp(points, t0), _interp(points, t1))
+
+
+def _sum_if_all(values: Sequence[float | None]) -> float | None:
+    return sum(v for v in values if v is not None) if all(v is not None for v in values) else None
+
+
+def _gpu_window(by_gpu: dict[int, list[MetricSample]], t0: float, t1: float) -> WindowEnergy:
+    """Per GPU its own best source; the total from one source for every GPU (counter, else power)."""
+    out = WindowEnergy()
+    counters, integrals = [], []
+    for gpu, series in sorted(by_gpu.items()):
+        c = counter_delta(_series(series, lambda s: s.energy_counter_j), t0, t1)
+        i = integrate(_series(series, lambda s: s.power_w), t0, t1)
+        counters.append(c)
+        integrals.append(i)
+        out.per_gpu_j[gpu], out.per_gpu_source[gpu] = pick_energy(counter_j=c, integrated_j=i)
+    out.counter_j, out.integrated_j = _sum_if_all(counters), _sum_if_all(integrals)
+    out.total_j, out.source = pick_energy(counter_j=out.counter_j, integrated_j=out.integrated_j)
+    return out
+
+
+def _host_window(host: list[MetricSample], t0: float, t1: float) -> WindowEnergy:
+    package_j = counter_delta(_series(host, lambda s: s.cpu_package_energy_counter_j), t0, t1)
+    dram_j = counter_delta(_series(host, lambda s: s.dram_energy_counter_j), t0, t1)
+    total_j, source = pick_energy(package_j=package_j, dram_j=dram_j)
+    return WindowEnergy(total_j=total_j, source=source, counter_j=total_j)
 
 
 def energy_in_window(samples: Sequence[MetricSample], start: datetime, end: datetime) -> WindowEnergy:
     """GPU energy (NVML) or host energy (RAPL package + DRAM) over [start, end]."""
-    t0, t1 = start.timestamp(), end.timestamp()
-    by_gpu: dict[int, list[MetricSample]] = defaultdict(list)
-    host: list[MetricSample] = []
-    for s in samples:
-        (by_gpu[s.gpu_index] if s.gpu_index is not None else host).append(s)
-    out = WindowEnergy()
+    by_gpu, host = energy_devices(samples)
     if by_gpu:
-        counters, integrals = [], []
-        for gpu, series in sorted(by_gpu.items()):
-            c = counter_delta(_series(series, lambda s: s.energy_counter_j), t0, t1)
-            i = integrate(_series(series, lambda s: s.power_w), t0, t1)
-            counters.append(c)
-            integrals.append(i)
-            out.per_gpu_j[gpu] = c if c is not None else i
-            out.per_gpu_source[gpu] = (
-                "counter" if c is not None else ("integrated_power" if i is not None else None)
-            )
-        if all(c is not None for c in counters):
-            out.counter_j = sum(c for c in counters if c is not None)
-        if all(i is not None for i in integrals):
-            out.integrated_j = sum(i for i in integrals if i is not None)
-        out.total_j, out.source = (
-            (out.counter_j, "counter")
-            if out.counter_j is not None
-            else (out.integrated_j, "integrated_power")
-            if out.integrated_j is not None
-            else (None, None)
-        )
-        return out
-    pkg = counter_delta(_series(host, lambda s: s.cpu_package_energy_counter_j), t0, t1)
-    if pkg is not None:
-        dram = counter_delta(_series(host, lambda s: s.dram_energy_counter_j), t0, t1)
-        out.counter_j = out.total_j = pkg + (dram or 0.0)
-        out.source = "counter"
-    return out
+        return _gpu_window(by_gpu, start.timestamp(), end.timestamp())
+    return _host_window(host, start.timestamp(), end.timestamp())
 
 
 MISMATCH_PCT = 5.0

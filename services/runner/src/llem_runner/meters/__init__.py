@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Literal
 
 from llem_runner.errors import BackendUnavailable
-from llem_runner.meters.base import Meter
+from llem_runner.meters.base import Meter, ThrottleReason
 from llem_runner.meters.none import NoneMeter
+from llem_schemas.measurement import MeterName
 
 log = logging.getLogger(__name__)
 
@@ -40,4 +42,18 @@ def create_meter(choice: Literal["auto", "nvml", "rapl", "none"]) -> Meter:
     return NoneMeter()
 
 
-__all__ = ["Meter", "NoneMeter", "create_meter"]
+def _no_throttle_reasons(mask: int) -> list[ThrottleReason]:
+    return []
+
+
+def throttle_decoder(meter: MeterName) -> Callable[[int], list[ThrottleReason]]:
+    """How to read the `throttle_reasons` bitmask in the samples of `meter`: as vendor-neutral
+    reasons, each meter's bits known only to that meter. Meters that record none read as none."""
+    if meter == "nvml":
+        from llem_runner.meters import nvml
+
+        return nvml.throttle_reasons
+    return _no_throttle_reasons
+
+
+__all__ = ["Meter", "NoneMeter", "ThrottleReason", "create_meter", "throttle_decoder"]

@@ -9,9 +9,7 @@ reported. The NVML module is injectable so the meter's logic can be tested witho
 
 from __future__ import annotations
 
-import functools
 import logging
-import operator
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,33 +19,29 @@ from typing import Any, TypeVar
 import pynvml
 
 from llem_runner.errors import JobRejected, MeterError
-from llem_runner.meters.base import Meter
+from llem_runner.meters.base import Meter, ThrottleReason
 from llem_runner.meters.cuda_visible import visible_indices
 from llem_schemas.measurement import GpuInfo, MetricSample
 
-__all__ = ["THROTTLE_MASK", "NvmlMeter", "nvml_is_available", "throttle_reason_names"]
+__all__ = ["NvmlMeter", "nvml_is_available", "throttle_reasons"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Clocks-event reasons that mean the GPU was held back (not "GPU idle", application clocks,
-#: sync boost or display clocks).
+#: sync boost or display clocks), in bit order, as vendor-neutral reasons.
 _THROTTLE_BITS = (
-    (pynvml.nvmlClocksEventReasonSwPowerCap, "sw_power_cap"),
-    (pynvml.nvmlClocksEventReasonHwSlowdown, "hw_slowdown"),
-    (pynvml.nvmlClocksEventReasonSwThermalSlowdown, "sw_thermal"),
-    (pynvml.nvmlClocksEventReasonHwThermalSlowdown, "hw_thermal"),
-    (pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown, "hw_power_brake"),
+    (pynvml.nvmlClocksEventReasonSwPowerCap, ThrottleReason.SW_POWER_CAP),
+    (pynvml.nvmlClocksEventReasonHwSlowdown, ThrottleReason.HW_SLOWDOWN),
+    (pynvml.nvmlClocksEventReasonSwThermalSlowdown, ThrottleReason.SW_THERMAL),
+    (pynvml.nvmlClocksEventReasonHwThermalSlowdown, ThrottleReason.HW_THERMAL),
+    (pynvml.nvmlClocksEventReasonHwPowerBrakeSlowdown, ThrottleReason.HW_POWER_BRAKE),
 )
 
 
-#: The bits of `_THROTTLE_BITS` together: a clocks-event mask ANDed with it is real throttling.
-THROTTLE_MASK = functools.reduce(operator.or_, (bit for bit, _ in _THROTTLE_BITS))
-
-
-def throttle_reason_names(mask: int) -> list[str]:
-    """The real-throttling reasons set in an NVML clocks-event bitmask, in bit order."""
-    return [name for bit, name in _THROTTLE_BITS if mask & bit]
+def throttle_reasons(mask: int) -> list[ThrottleReason]:
+    """The real-throttling reasons set in an NVML clocks-event bitmask (`MetricSample.throttle_reasons`)."""
+    return [reason for bit, reason in _THROTTLE_BITS if mask & bit]
 
 
 def _shutdown(nvml: ModuleType) -> None:
