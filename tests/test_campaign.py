@@ -196,3 +196,42 @@ def test_a_power_limit_sweep_runs_on_gpu_pools_only() -> None:
     assert sorted(j.protocol.power_limit_w or 0 for j in result.jobs) == [300] * 3 + [400] * 3
     assert all(j.pool == "h100" for j in result.jobs)
     assert any("power_limit_w needs GPUs and pool 'cpu'" in d.reason for d in result.dropped)
+
+
+def test_grid_models_are_the_job_models_with_every_value_a_dimension() -> None:
+    """A backend or workload parameter is declared once, in llem_schemas.jobs: the grid has it with the
+    job's default, and it is a dimension unless the grid takes it as is."""
+    from llem_schemas import campaign, jobs
+
+    pairs = [
+        (campaign.LlamaCppGrid, jobs.LlamaCppBackend, {"model_path", "seed"}),
+        (campaign.OpenAIGrid, jobs.OpenAICompatibleBackend, {"model"}),
+        (campaign.VllmGrid, jobs.VllmBackend, {"model", "seed", "port", "startup_timeout_s"}),
+        (campaign.WorkloadGrid, jobs.Workload, {"seed"}),
+    ]
+    for grid, job, not_in_campaigns in pairs:
+        assert list(grid.model_fields) == [f for f in job.model_fields if f not in not_in_campaigns]
+        for name, field in grid.model_fields.items():
+            assert field.get_default(call_default_factory=True) == job.model_fields[name].get_default(
+                call_default_factory=True
+            ), (grid.__name__, name)
+    assert campaign.VllmGrid.dimensions == {
+        "tensor_parallel_size",
+        "dtype",
+        "quantization",
+        "max_model_len",
+        "gpu_memory_utilization",
+        "max_num_seqs",
+    }
+    spec = _spec([1024], [16], [1], 1).model_copy(
+        update={"backends": [campaign.VllmGrid.model_validate({"gpu_memory_utilization": [0.5, 0.8]})]}
+    )
+    assert sorted(j.backend.gpu_memory_utilization for j in expand(spec).jobs) == [0.5, 0.8]  # type: ignore[union-attr]
+
+
+def test_a_dimension_takes_the_jobs_choices_and_never_an_empty_list() -> None:
+    head = "name: x\npools: [{name: g}]\nmodels: [{name: m, model_id: o/m}]\n"
+    with pytest.raises(SpecError, match=r"backends\.0\.dtype"):
+        parse_spec(head + "backends: [{kind: vllm, dtype: [auto, half]}]\n")
+    with pytest.raises(SpecError, match=r"workload\.arrival"):
+        parse_spec(head + "backends: [{kind: vllm}]\nworkload: {arrival: []}\n")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -184,6 +185,24 @@ def test_every_event_subject_is_stored_by_the_stream_named_for_it() -> None:
         subject, stream = layout.subject_for(example), layout.stream_for(example)
         patterns = streams[stream]
         assert any(_matches(p, subject) for p in patterns), (model.__name__, subject, stream)
+
+
+def test_every_event_travels_on_a_documented_channel_of_its_stream() -> None:
+    """The AsyncAPI channels come from Layout.channels(): each event's real subject fits the address
+    of a channel that lists its type, and that channel names the stream its publisher uses."""
+    layout = Layout("llem")
+    channels = layout.channels()
+    assert {m for ch in channels for m in ch.messages} == set(EVENT_TYPES)
+    for name, example in _examples().items():
+        subject = layout.subject_for(example)
+        fits = [
+            ch
+            for ch in channels
+            if type(example) in ch.messages and _matches(re.sub(r"\{\w+\}", "*", ch.address), subject)
+        ]
+        assert len(fits) == 1, (name, subject)
+        stored = None if name == "JobCancelRequested" else layout.stream_for(example)
+        assert fits[0].stream == stored, name
 
 
 def _matches(pattern: str, subject: str) -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from llem_control.errors import SpecError
-from llem_schemas.campaign import CampaignSpec, ModelSpec, PoolSpec
+from llem_schemas.campaign import BackendGrid, CampaignSpec, ModelSpec, PoolSpec
 from llem_schemas.jobs import JobSpec
 
 NAMESPACE = uuid.UUID("8d6e1f0c-2b7a-4c3e-9f51-6a0d4e2b9c77")
@@ -54,12 +54,11 @@ def _grid(fields: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield dict(zip(keys, values, strict=True))
 
 
-def _backend_configs(backend: dict[str, Any], model: ModelSpec) -> Iterator[dict[str, Any]]:
-    kind = backend["kind"]
-    fixed = {
-        k: v for k, v in backend.items() if k in ("kind", "base_url", "api_key_env", "mode", "extra_args")
-    }
-    grid = {k: v for k, v in backend.items() if k not in fixed}
+def _backend_configs(backend: BackendGrid, model: ModelSpec) -> Iterator[dict[str, Any]]:
+    doc = backend.model_dump(mode="json")
+    kind = doc["kind"]
+    fixed = {k: v for k, v in doc.items() if k not in backend.dimensions}
+    grid = {k: v for k, v in doc.items() if k in backend.dimensions}
     if kind == "llama_cpp":
         grid["model_path"] = model.gguf
     else:
@@ -133,7 +132,7 @@ def expand(spec: CampaignSpec) -> Expansion:
     for pool, model, (b_index, backend) in itertools.product(
         spec.pools, spec.models, enumerate(spec.backends)
     ):
-        for backend_config in _backend_configs(backend.model_dump(mode="json"), model):
+        for backend_config in _backend_configs(backend, model):
             for workload in _grid(workload_grid):
                 workload = {k: v for k, v in workload.items() if v is not None}
                 workload["seed"] = spec.seed

@@ -2,22 +2,26 @@
 
 Any backend, workload or measurement parameter may be given as a list: the campaign is the
 cartesian product of every list (the grid), times the models, the backends and the repetitions.
+The grid models are derived from the job models (llem_schemas.jobs): a parameter declared
+there is a grid dimension here, unless it is named below as taken as is or not in a campaign.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import types
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, TypeAlias, TypeVar, Union, get_args, get_origin
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import Field, JsonValue, create_model, model_validator
+from pydantic.fields import FieldInfo
 
 from llem_schemas.base import Model
-from llem_schemas.jobs import PoolName
+from llem_schemas.jobs import LlamaCppBackend, OpenAICompatibleBackend, PoolName, VllmBackend, Workload
 
-Many = Annotated[list[int], Field(min_length=1)]
-IntGrid = int | Many
-FloatGrid = float | Annotated[list[float], Field(min_length=1)]
-StrGrid = str | Annotated[list[str], Field(min_length=1)]
-BoolGrid = bool | Annotated[list[bool], Field(min_length=1)]
+T = TypeVar("T")
+OneOrMany: TypeAlias = Union[T, Annotated[list[T], Field(min_length=1)]]  # noqa: UP007 (generic alias)
+"""A grid dimension: one value, or a non-empty list of values to sweep."""
+_ONE_OR_MANY: Any = OneOrMany  # subscripted with types known at runtime only
 
 
 class PoolSpec(Model):
@@ -27,7 +31,7 @@ class PoolSpec(Model):
 
 class ModelSpec(Model):
     name: str = Field(min_length=1, max_length=200, description="Display name on the leaderboard.")
-    gguf: StrGrid | None = Field(
+    gguf: OneOrMany[str] | None = Field(
         default=None, description="GGUF file(s) for llama_cpp; several files = a quantisation sweep."
     )
     model_id: str | None = Field(default=None, description="Model id for vllm and openai backends.")
@@ -40,42 +44,85 @@ class ModelSpec(Model):
         return self
 
 
-class LlamaCppGrid(Model):
-    kind: Literal["llama_cpp"] = "llama_cpp"
-    n_ctx: IntGrid = 2048
-    n_threads: IntGrid | None = None
-    n_gpu_layers: IntGrid = 0
+class Grid(Model):
+    """A job model's parameters as a campaign writes them (see `_grid_of`)."""
+
+    #: The fields that are grid dimensions; the others are taken as they are.
+    dimensions: ClassVar[frozenset[str]] = frozenset()
 
 
-class OpenAIGrid(Model):
-    kind: Literal["openai"] = "openai"
-    base_url: str = Field(min_length=1)
-    api_key_env: str | None = None
+G = TypeVar("G", bound=Grid)
 
 
-class VllmGrid(Model):
-    kind: Literal["vllm"] = "vllm"
-    mode: Literal["offline", "serve"] = "serve"
-    tensor_parallel_size: IntGrid = 1
-    dtype: StrGrid = "auto"
-    quantization: StrGrid | None = None
-    max_model_len: IntGrid | None = None
-    gpu_memory_utilization: FloatGrid = 0.9
-    max_num_seqs: IntGrid | None = None
-    extra_args: list[str] = Field(default_factory=list)
+def _dimension(annotation: Any) -> Any:
+    """`T` as `T | list[T]`, `T | None` as `T | list[T] | None`. Bounds are left to the job: a value
+    is checked when a job is built from it, so a combination pruned away never fails the spec."""
+    members = get_args(annotation) if get_origin(annotation) in (Union, types.UnionType) else (annotation,)
+    values = tuple(m for m in members if m is not types.NoneType)
+    if any(get_origin(v) in (list, tuple, dict) for v in values):
+        raise TypeError(f"{annotation} holds several values: name it in `fixed`, a dimension is one value")
+    value = values[0] if len(values) == 1 else Union[values]  # noqa: UP007 (built at runtime)
+    grid = _ONE_OR_MANY[value]
+    return grid | None if len(values) < len(members) else grid
+
+
+def _grid_of(
+    job: type[Model], *, fixed: tuple[str, ...] = (), omit: tuple[str, ...] = ()
+) -> Callable[[type[G]], type[G]]:
+    """Class decorator: the grid model of `job`, each of its fields a dimension with the job's
+    default, except `fixed` ones (taken as is, validated as the job does) and `omit`ted ones
+    (not in a campaign file: the expansion sets them, or the job's default holds)."""
+
+    def derive(cls: type[G]) -> type[G]:
+        fields: dict[str, Any] = {}
+        for name, field in job.model_fields.items():
+            if name in omit:
+                continue
+            if name not in fixed:
+                annotation = _dimension(field.annotation)
+            elif field.metadata:
+                annotation = Annotated[(field.annotation, *field.metadata)]
+            else:
+                annotation = field.annotation
+            fields[name] = (annotation, _default_of(field))
+        grid = create_model(cls.__name__, __base__=cls, __module__=cls.__module__, **fields)
+        grid.dimensions = frozenset(fields) - set(fixed)
+        return grid
+
+    return derive
+
+
+def _default_of(field: FieldInfo) -> Any:
+    if field.default_factory is not None:
+        return Field(default_factory=field.default_factory)
+    return Field(default=field.default)
+
+
+@_grid_of(LlamaCppBackend, fixed=("kind",), omit=("model_path", "seed"))
+class LlamaCppGrid(Grid):
+    pass
+
+
+@_grid_of(OpenAICompatibleBackend, fixed=("kind", "base_url", "api_key_env"), omit=("model",))
+class OpenAIGrid(Grid):
+    pass
+
+
+@_grid_of(
+    VllmBackend,
+    fixed=("kind", "mode", "extra_args"),
+    omit=("model", "seed", "port", "startup_timeout_s"),
+)
+class VllmGrid(Grid):
+    pass
 
 
 BackendGrid = Annotated[LlamaCppGrid | OpenAIGrid | VllmGrid, Field(discriminator="kind")]
 
 
-class WorkloadGrid(Model):
-    prompt_set: StrGrid = "builtin:short"
-    num_requests: IntGrid = 8
-    max_output_tokens: IntGrid = 32
-    concurrency: IntGrid = 1
-    arrival: Literal["all_at_once", "poisson"] | list[Literal["all_at_once", "poisson"]] = "all_at_once"
-    request_rate_per_s: FloatGrid | None = None
-    ignore_eos: BoolGrid = False
+@_grid_of(Workload, omit=("seed",))
+class WorkloadGrid(Grid):
+    pass
 
 
 class CampaignSpec(Model):

@@ -7,7 +7,6 @@ files on disk differ from what the code generates (CI runs it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,154 +14,24 @@ import yaml
 from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
-from llem_schemas.base import SCHEMA_VERSION, Event
+from llem_schemas.base import SCHEMA_VERSION
 from llem_schemas.campaign import CampaignSpec
-from llem_schemas.events import (
-    EVENT_TYPES,
-    AnyEvent,
-    CampaignCancelled,
-    CampaignProgress,
-    CampaignSubmitted,
-    JobCancelRequested,
-    JobQueued,
-    JobStatusChanged,
-    MetricBatch,
-    RequestBatch,
-    RunCompleted,
-    RunFailed,
-    RunnerHeartbeat,
-    RunStarted,
-    event_type_name,
-)
-from llem_schemas.subjects import Layout
+from llem_schemas.events import EVENT_TYPES, AnyEvent, event_type_name
+from llem_schemas.subjects import ChannelSpec, Layout
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 DIST_DIR = Path(__file__).resolve().parents[2] / "dist"
-
-_UUID = "{uuid}"
-
-
-@dataclass(frozen=True)
-class Channel:
-    key: str
-    address: str
-    parameters: dict[str, str]
-    messages: tuple[type[Event], ...]
-    description: str
-    stream: str
+_NOT_STORED = "none (core NATS, not persisted)"
 
 
-def _channels(layout: Layout) -> tuple[Channel, ...]:
-    c, r, j = "{campaign_id}", "{run_id}", "{job_id}"
-    ids = {"campaign_id": "Campaign id (UUID).", "run_id": "Run id (UUID), one execution attempt."}
-    run = (layout.events_stream, ids)
-    return (
-        Channel(
-            "jobs",
-            layout.job_subject("{pool}", c),
-            {"pool": "Runner pool name.", "campaign_id": ids["campaign_id"]},
-            (JobQueued,),
-            "Work queue: each pool's runners pull jobs here (one durable consumer per pool, on"
-            " all campaigns); one subject per pool and campaign, so a cancel purges exactly its jobs.",
-            layout.jobs_stream,
-        ),
-        Channel(
-            "jobQueued",
-            layout.job_event_subject(c, j),
-            {"campaign_id": ids["campaign_id"], "job_id": "Job id (UUID)."},
-            (JobQueued,),
-            "Copy of every queued job, for subscribers.",
-            layout.events_stream,
-        ),
-        Channel(
-            "jobStatus",
-            layout.job_event_subject(c, j, "status"),
-            {"campaign_id": ids["campaign_id"], "job_id": "Job id (UUID)."},
-            (JobStatusChanged,),
-            "The scheduler's view of a job, each time it changes (revision orders them).",
-            layout.events_stream,
-        ),
-        Channel(
-            "campaignProgress",
-            layout.campaign_subject(c, "progress"),
-            {"campaign_id": ids["campaign_id"]},
-            (CampaignProgress,),
-            "Counts of a campaign's jobs per state and an ETA, when the counts change.",
-            layout.events_stream,
-        ),
-        Channel(
-            "campaignSubmitted",
-            layout.campaign_subject(c, "submitted"),
-            {"campaign_id": ids["campaign_id"]},
-            (CampaignSubmitted,),
-            "A campaign was submitted.",
-            layout.events_stream,
-        ),
-        Channel(
-            "campaignCancelled",
-            layout.campaign_subject(c, "cancelled"),
-            {"campaign_id": ids["campaign_id"]},
-            (CampaignCancelled,),
-            "A campaign was cancelled.",
-            layout.events_stream,
-        ),
-        Channel(
-            "runStarted",
-            layout.run_subject(c, r, "started"),
-            run[1],
-            (RunStarted,),
-            "A runner started a run, with its host fingerprint.",
-            run[0],
-        ),
-        Channel(
-            "runCompleted",
-            layout.run_subject(c, r, "completed"),
-            run[1],
-            (RunCompleted,),
-            "A run finished, with its summary and quality flags.",
-            run[0],
-        ),
-        Channel(
-            "runFailed",
-            layout.run_subject(c, r, "failed"),
-            run[1],
-            (RunFailed,),
-            "A run failed; retryable says whether another attempt may succeed.",
-            run[0],
-        ),
-        Channel(
-            "metrics",
-            layout.metrics_subject(c, r),
-            run[1],
-            (MetricBatch,),
-            "Metric batches streamed while a run goes on.",
-            layout.metrics_stream,
-        ),
-        Channel(
-            "runRequests",
-            f"{layout.metrics_subject(c, r)}.requests",
-            run[1],
-            (RequestBatch,),
-            "Per-request records of a run (latencies, tokens, attributed energy), before its completion.",
-            layout.metrics_stream,
-        ),
-        Channel(
-            "runnerHeartbeat",
-            layout.heartbeat_subject("{runner_id}"),
-            {"runner_id": "Runner id."},
-            (RunnerHeartbeat,),
-            "Periodic runner liveness.",
-            layout.events_stream,
-        ),
-        Channel(
-            "runnerControl",
-            layout.control_subject("{runner_id}"),
-            {"runner_id": "Runner id."},
-            (JobCancelRequested,),
-            "Commands to one runner, from the scheduler.",
-            "none (core NATS, not persisted)",
-        ),
-    )
+def _channels(layout: Layout) -> tuple[ChannelSpec, ...]:
+    """The layout's channels, refusing an event type that travels on none (its subscribers
+    would find no subject for it)."""
+    channels = layout.channels()
+    unrouted = [m.__name__ for m in EVENT_TYPES if not any(m in ch.messages for ch in channels)]
+    if unrouted:
+        raise ValueError(f"no channel in Layout.channels() carries {', '.join(unrouted)}")
+    return channels
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
@@ -222,7 +91,7 @@ def asyncapi(layout: Layout | None = None) -> dict[str, Any]:
     for ch in _channels(layout):
         channels[ch.key] = {
             "address": ch.address,
-            "description": f"{ch.description} JetStream stream: {ch.stream}.",
+            "description": f"{ch.description} JetStream stream: {ch.stream or _NOT_STORED}.",
             "parameters": {name: {"description": desc} for name, desc in ch.parameters.items()},
             "messages": {m.__name__: {"$ref": f"#/components/messages/{m.__name__}"} for m in ch.messages},
         }

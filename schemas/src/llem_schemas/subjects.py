@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from llem_schemas.base import Event
 from llem_schemas.events import (
@@ -71,6 +73,86 @@ class KvSpec:
     bucket: str
     ttl_s: float
     description: str
+
+
+#: What each `{name}` in a channel's address stands for.
+SUBJECT_PARAMETERS = {
+    "pool": "Runner pool name.",
+    "campaign_id": "Campaign id (UUID).",
+    "job_id": "Job id (UUID).",
+    "run_id": "Run id (UUID), one execution attempt.",
+    "runner_id": "Runner id.",
+}
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A subject llem publishes on, as a template (`{name}` per parameter), and what travels on it."""
+
+    key: str
+    address: str
+    messages: tuple[type[Event], ...]
+    stream: str | None  # None: core NATS, never stored
+    description: str
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """The address's parameters, in order, each with its description."""
+        return {name: SUBJECT_PARAMETERS[name] for name in re.findall(r"\{(\w+)\}", self.address)}
+
+
+#: Each event type's channel (key, description), in the documents' order; `subject_for` gives
+#: the address, so a new event type needs a line here and a case there.
+_CHANNELS: dict[type[Event], tuple[str, str]] = {
+    JobQueued: ("jobQueued", "Copy of every queued job, for subscribers."),
+    JobStatusChanged: (
+        "jobStatus",
+        "The scheduler's view of a job, each time it changes (revision orders them).",
+    ),
+    CampaignProgress: (
+        "campaignProgress",
+        "Counts of a campaign's jobs per state and an ETA, when the counts change.",
+    ),
+    CampaignSubmitted: ("campaignSubmitted", "A campaign was submitted."),
+    CampaignCancelled: ("campaignCancelled", "A campaign was cancelled."),
+    RunStarted: ("runStarted", "A runner started a run, with its host fingerprint."),
+    RunCompleted: ("runCompleted", "A run finished, with its summary and quality flags."),
+    RunFailed: ("runFailed", "A run failed; retryable says whether another attempt may succeed."),
+    MetricBatch: ("metrics", "Metric batches streamed while a run goes on."),
+    RequestBatch: (
+        "runRequests",
+        "Per-request records of a run (latencies, tokens, attributed energy), before its completion.",
+    ),
+    RunnerHeartbeat: ("runnerHeartbeat", "Periodic runner liveness."),
+    JobCancelRequested: ("runnerControl", "Commands to one runner, from the scheduler."),
+}
+
+_WORK_QUEUE = (
+    "Work queue: each pool's runners pull jobs here (one durable consumer per pool, on"
+    " all campaigns); one subject per pool and campaign, so a cancel purges exactly its jobs."
+)
+
+
+def _placeholder_ids(model: type[BaseModel]) -> dict[str, Any]:
+    """`{name}` for every `*_id` field, nested models likewise (unvalidated, for `model_construct`)."""
+    fields: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            fields[name] = field.annotation.model_construct(**_placeholder_ids(field.annotation))
+        elif name.endswith("_id"):
+            fields[name] = f"{{{name}}}"
+    return fields
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    """Whether a subject filter (`*` one token, `>` the rest) takes `subject`."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, part in enumerate(p):
+        if part == ">":
+            return len(s) > i
+        if i >= len(s) or part not in ("*", s[i]):
+            return False
+    return len(p) == len(s)
 
 
 @dataclass(frozen=True)
@@ -141,6 +223,29 @@ class Layout:
         """Core NATS (not persisted): commands to one runner, for instance stop a run."""
         return f"{self.prefix}.control.runner.{runner_id}"
 
+    # -- what watchers subscribe to (wildcards over the subjects above) ----------------
+    def run_metrics_subjects(self, run_id: UUID | str) -> tuple[str, ...]:
+        """One run's metric batches, whatever its campaign (not its request batches)."""
+        return (self.metrics_subject("*", run_id),)
+
+    def campaign_metrics_subjects(self, campaign_id: UUID | str) -> tuple[str, ...]:
+        """The metric batches of every run of one campaign (not their request batches)."""
+        return (self.metrics_subject(campaign_id, "*"),)
+
+    def campaign_live_subjects(self, campaign_id: UUID | str) -> tuple[str, ...]:
+        """One campaign as its watchers follow it: its own events, its jobs' status changes (not
+        their queueing) and its runs' lifecycle."""
+        return (
+            f"{self.prefix}.events.campaign.{campaign_id}.>",
+            self.job_event_subject(campaign_id, "*", "status"),
+            f"{self.prefix}.events.run.{campaign_id}.>",
+        )
+
+    @property
+    def fleet_subjects(self) -> tuple[str, ...]:
+        """Every runner's heartbeats."""
+        return (self.heartbeat_subject("*"),)
+
     @property
     def all_events(self) -> str:
         return f"{self.prefix}.events.>"
@@ -179,6 +284,20 @@ class Layout:
         if isinstance(event, MetricBatch | RequestBatch):
             return self.metrics_stream
         return self.events_stream
+
+    def channels(self) -> tuple[ChannelSpec, ...]:
+        """Every subject llem publishes on, as a template, with its event types and stream (the
+        AsyncAPI document renders these). Addresses are `subject_for` of placeholder events."""
+        work_queue = self.job_subject("{pool}", "{campaign_id}")
+        channels = [ChannelSpec("jobs", work_queue, (JobQueued,), self._stored_in(work_queue), _WORK_QUEUE)]
+        for model, (key, description) in _CHANNELS.items():
+            address = self.subject_for(model.model_construct(**_placeholder_ids(model)))
+            channels.append(ChannelSpec(key, address, (model,), self._stored_in(address), description))
+        return tuple(channels)
+
+    def _stored_in(self, subject: str) -> str | None:
+        """The stream that takes `subject`; None when none does (core NATS)."""
+        return next((s.name for s in self.streams() if any(_matches(p, subject) for p in s.subjects)), None)
 
     # -- streams and consumers ---------------------------------------------------------
     def streams(self) -> tuple[StreamSpec, ...]:
