@@ -18,7 +18,8 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from llem.devstack.ports import free_port, port_open
-from llem_api.live import EventId, Hub, TopicSpec
+from llem_api import topics
+from llem_api.live import EventId, Hub
 from llem_schemas import MetricBatch, MetricSample
 from llem_schemas.subjects import Layout
 from tests.processes import service
@@ -147,7 +148,7 @@ async def test_an_id_from_before_its_topic_reopened_replays_the_history(
 ) -> None:
     hub = Hub(nc)
     run_id = uuid.uuid4()
-    spec = TopicSpec(f"run:{run_id}", (f"{layout.prefix}.metrics.*.{run_id}",), layout.metrics_stream)
+    spec = topics.run_metrics(layout, run_id)
     for seq in range(3):
         await _publish(js, layout, _batch(run_id, seq))
     first = hub.stream(spec)
@@ -165,7 +166,7 @@ async def test_a_slow_client_loses_old_messages_and_does_not_slow_the_others(
 ) -> None:
     hub = Hub(nc, history=10, client_buffer=20)
     run_id = uuid.uuid4()
-    spec = TopicSpec(f"run:{run_id}", (f"{layout.prefix}.metrics.*.{run_id}",), layout.metrics_stream)
+    spec = topics.run_metrics(layout, run_id)
     fast, slow = hub.stream(spec), hub.stream(spec)
     # both clients join: the first item each receives opens its subscription
     await _publish(js, layout, _batch(run_id, 0))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,9 +15,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from pydantic import BaseModel
 
+from llem_api import topics
 from llem_api.app import create_app
 from llem_api.cli import OPENAPI, openapi_document
 from llem_api.dto import DroppedNotice
+from llem_api.live import TopicSpec
 from llem_api.settings import ApiSettings
 from llem_schemas.base import Event
 from llem_schemas.events import (
@@ -35,6 +37,7 @@ from llem_schemas.events import (
 )
 from llem_schemas.jobs import JobSpec, LlamaCppBackend
 from llem_schemas.measurement import MetricSample
+from llem_schemas.subjects import Layout
 from tests import events
 
 EVENTS: list[type[Event]] = [
@@ -48,7 +51,7 @@ EVENTS: list[type[Event]] = [
     MetricBatch,
     RunnerHeartbeat,
 ]
-# what each stream's subjects carry (see llem_api.streams); every stream may also say `dropped`
+# what each stream's subjects carry (see llem_api.controllers.live); every stream may also say `dropped`
 STREAMS: dict[str, list[type[Event]]] = {
     "/api/live/runs/{run_id}": [MetricBatch],
     "/api/live/campaigns/{campaign_id}": [
@@ -219,6 +222,41 @@ def test_events_as_published_are_valid_against_their_components(
     notice = msgspec.json.encode(DroppedNotice(dropped=3))
     schema["$ref"] = "#/components/schemas/DroppedNotice"
     Draft202012Validator(schema).validate(json.loads(notice))
+
+
+# each stream's topic, for the campaign and run of a metric batch (every sample is of its campaign)
+TOPICS: dict[str, Callable[[Layout, MetricBatch], TopicSpec]] = {
+    "/api/live/runs/{run_id}": lambda layout, batch: topics.run_metrics(layout, batch.run_id),
+    "/api/live/campaigns/{campaign_id}": lambda layout, batch: topics.campaign(layout, batch.campaign_id),
+    "/api/live/campaigns/{campaign_id}/metrics": lambda layout, batch: topics.campaign_metrics(
+        layout, batch.campaign_id
+    ),
+    "/api/live/fleet": lambda layout, _: topics.fleet(layout),
+}
+
+
+@pytest.mark.parametrize("path", list(STREAMS))
+def test_each_stream_follows_the_subjects_its_events_are_published_on(path: str) -> None:
+    """Its topic takes every event it documents as published (`subject_for`), from the stream
+    holding it (whence the history), and no event it does not document."""
+    layout, samples = Layout("t-1"), _samples()
+    spec = TOPICS[path](layout, next(e for e in samples if isinstance(e, MetricBatch)))
+    for event in samples:
+        subject = layout.subject_for(event)
+        taken = any(_matches(pattern, subject) for pattern in spec.subjects)
+        assert taken == (type(event) in STREAMS[path]), (path, type(event).__name__, subject)
+        if taken:
+            assert spec.stream == layout.stream_for(event)
+
+
+def _matches(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or token not in ("*", s[i]):
+            return False
+    return len(p) == len(s)
 
 
 def test_the_committed_document_is_fresh() -> None:

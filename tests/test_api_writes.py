@@ -115,6 +115,30 @@ async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_valida
         assert huge.status_code == 413
 
 
+async def test_the_token_guard_runs_before_the_body_and_checks_the_scope(
+    layout: Layout, nats_server: Any, database_url: str
+) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        unscoped = await create_token(conn, "read-only", [])
+    settings = ApiSettings(database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix)
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        for path in ("/api/campaigns", f"/api/campaigns/{uuid.uuid4()}/cancel"):
+            anonymous = await client.post(
+                path, content=b"{not json", headers={"Content-Type": "application/json"}
+            )
+            assert anonymous.status_code == 401, "refused before its body is read"
+            assert anonymous.json()["detail"].startswith(
+                "this endpoint needs `Authorization: Bearer <token>`"
+            )
+            lacking = await client.post(path, json={}, headers={"Authorization": f"Bearer {unscoped}"})
+            assert lacking.status_code == 403 and lacking.headers["content-type"].startswith(
+                "application/problem"
+            )
+            assert lacking.json()["detail"] == "token 'read-only' lacks the scope 'campaigns:write'"
+        preview = await client.post("/api/campaigns/preview", json=_spec("p"))
+        assert preview.status_code == 200, "the preview needs no token"
+
+
 async def test_writes_are_rate_limited_and_the_token_cli_works(
     layout: Layout, nats_server: Any, database_url: str, service_env: dict[str, str]
 ) -> None:

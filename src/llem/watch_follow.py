@@ -39,12 +39,7 @@ class WatchError(Exception):
 
 def subjects(layout: Layout, campaign_id: UUID) -> tuple[str, ...]:
     """What the API's live campaign stream carries, and the campaign's metric batches."""
-    return (
-        layout.campaign_subject(campaign_id, ">"),
-        layout.job_event_subject(campaign_id, "*", "status"),
-        layout.run_subject(campaign_id, "*", ">"),
-        layout.metrics_subject(campaign_id, "*"),
-    )
+    return (*layout.campaign_live_subjects(campaign_id), *layout.campaign_metrics_subjects(campaign_id))
 
 
 def parse(subject: str, payload: bytes) -> AnyEvent | None:

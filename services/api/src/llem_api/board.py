@@ -1,4 +1,5 @@
-"""The leaderboard endpoints, answered from the runs cache, with ETags from its generation.
+"""The leaderboard's answers, from the runs cache, with ETags from its generation (the routes are in
+`controllers.leaderboard`).
 
 While the cache listens for changes, an answer for given filters and constraints can only change
 when the generation moves, so `W/"<process>-<generation>-<key>"` is a validator that costs
@@ -15,33 +16,23 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar, cast
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery
-from psycopg_pool import AsyncConnectionPool
+from litestar.di import Provide
 
 from llem_api.cache import RunsCache
 from llem_api.http import matches
-from llem_api.leaderboard import (
-    Configurations,
-    Constraints,
-    Filters,
-    Leaderboard,
-    Percentile,
-    all_configurations,
-    leaderboard,
-)
-from llem_api.params import PositiveLimit, Text
-from llem_api.problems import cacheable
+from llem_api.leaderboard import Configurations, Filters, Leaderboard
+from llem_api.params import Text
 
 PROCESS = secrets.token_hex(4)
 T = TypeVar("T", Leaderboard, Configurations)
 
 
-async def _cached(
+async def cached(
     request: Request[object, object, State], key: tuple[object, ...], compute: Callable[[], Awaitable[T]]
 ) -> Response[T]:
+    """`compute()`'s value for `key`, from the cache when it holds it; 304 when the client's is current."""
     cache: RunsCache[object] = request.app.state.runs_cache
     headers = {"Cache-Control": "no-cache"}
     if cache.listening and cache.max_entries:
@@ -67,50 +58,3 @@ def provide_filters(
 
 
 FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}
-
-
-@get("/api/leaderboard", responses=cacheable(400), dependencies=FILTERS)
-async def get_leaderboard(
-    request: Request[object, object, State],
-    db: NamedDependency[AsyncConnectionPool],
-    filters: NamedDependency[Filters],
-    max_itl_ms: PositiveLimit = None,
-    itl_percentile: FromQuery[Percentile] = "p99",
-    max_ttft_ms: PositiveLimit = None,
-    ttft_percentile: FromQuery[Percentile] = "p99",
-    max_power_w: PositiveLimit = None,
-) -> Response[Leaderboard]:
-    """Per model, the lowest-J/token configuration meeting the constraints; every configuration's
-    point for a time-energy Pareto chart (latency = the chosen ITL percentile)."""
-    constraints = Constraints(
-        max_itl_ms=max_itl_ms,
-        itl_percentile=itl_percentile,
-        max_ttft_ms=max_ttft_ms,
-        ttft_percentile=ttft_percentile,
-        max_power_w=max_power_w,
-    )
-
-    async def compute() -> Leaderboard:
-        async with db.connection() as conn:
-            return await leaderboard(conn, filters, constraints)
-
-    return await _cached(request, ("leaderboard", filters, constraints), compute)
-
-
-@get("/api/configurations", responses=cacheable(400), dependencies=FILTERS)
-async def get_configurations(
-    request: Request[object, object, State],
-    db: NamedDependency[AsyncConnectionPool],
-    filters: NamedDependency[Filters],
-) -> Response[Configurations]:
-    """Every configuration (the leaderboard's unit) matching the filters, with no constraint
-    applied, and how many completed runs were left out because their energy was not measured."""
-
-    async def compute() -> Configurations:
-        async with db.connection() as conn:
-            return await all_configurations(conn, filters)
-
-    return await _cached(request, ("configurations", filters), compute)
-
-
-HANDLERS = [get_leaderboard, get_configurations]

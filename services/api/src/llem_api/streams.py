@@ -1,4 +1,6 @@
-"""Live streams: server-sent events bridged from NATS (see `live`). 503 while NATS is unreachable."""
+"""Server-sent event routes bridged from NATS (see `live`): the `@live_route` decorator that documents
+what a stream carries, and the response itself. 503 while NATS is unreachable; the routes are in
+`controllers.live`, their topics in `topics`."""
 
 from __future__ import annotations
 
@@ -7,34 +9,20 @@ from functools import reduce
 from inspect import getdoc
 from operator import or_
 from typing import Annotated, Any
-from uuid import UUID
 
 from litestar import Request, get
 from litestar.datastructures import State
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
-from litestar.params import FromPath, QueryParameter
+from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
-from nats.js.api import DeliverPolicy
 
 from llem_api.dto import DroppedNotice
 from llem_api.errors import BadRequest, Unavailable
 from llem_api.live import DROPPED, EVENT_ID_PATTERN, EventId, Hub, TopicSpec
 from llem_api.problems import problems
 from llem_schemas.base import Event
-from llem_schemas.events import (
-    CampaignCancelled,
-    CampaignProgress,
-    CampaignSubmitted,
-    JobStatusChanged,
-    MetricBatch,
-    RunCompleted,
-    RunFailed,
-    RunnerHeartbeat,
-    RunStarted,
-    event_type_name,
-)
-from llem_schemas.subjects import Layout
+from llem_schemas.events import event_type_name
 
 ERRORS = problems(400, 503)
 SSE = "text/event-stream"
@@ -56,7 +44,7 @@ def messages_of(*events: type[Event]) -> dict[str, type[Any]]:
     return {**{event_type_name(e): e for e in events}, DROPPED: DroppedNotice}
 
 
-def _live(path: str, *events: type[Event]) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
+def live_route(path: str, *events: type[Event]) -> Callable[[Callable[..., Any]], HTTPRouteHandler]:
     """`@get` for an SSE route whose messages carry these events: its documented 200 response is a
     `oneOf` of their models (components derived from the models themselves, like every other), and
     its description names the model of each `event`."""
@@ -95,8 +83,10 @@ def _last_event_id(request: Request[object, object, State], query: str | None) -
         raise BadRequest(f"Last-Event-ID: {exc}") from exc
 
 
-def _sse(request: Request[object, object, State], spec: TopicSpec, query: str | None) -> ServerSentEvent:
-    hub: Hub | None = request.app.state.get("hub")
+def sse(
+    request: Request[object, object, State], hub: Hub | None, spec: TopicSpec, query: str | None
+) -> ServerSentEvent:
+    """The topic's messages for this client, after its `Last-Event-ID` (header or query) if any."""
     if hub is None:
         raise Unavailable("live streams need NATS, which this API process could not reach at start-up")
     last = _last_event_id(request, query)
@@ -107,64 +97,3 @@ def _sse(request: Request[object, object, State], spec: TopicSpec, query: str | 
             yield ServerSentEventMessage(data=item.data, id=hub.event_id(item), event=item.event)
 
     return ServerSentEvent(messages())
-
-
-@_live("/api/live/runs/{run_id:uuid}", MetricBatch)
-async def live_run(
-    request: Request[object, object, State], run_id: FromPath[UUID], last_event_id: LastEventId = None
-) -> ServerSentEvent:
-    """One run's metric batches: recent history first, then live."""
-    layout: Layout = request.app.state.layout
-    subject = f"{layout.prefix}.metrics.*.{run_id}"
-    return _sse(request, TopicSpec(f"run:{run_id}", (subject,), layout.metrics_stream), last_event_id)
-
-
-@_live(
-    "/api/live/campaigns/{campaign_id:uuid}",
-    CampaignSubmitted,
-    CampaignCancelled,
-    CampaignProgress,
-    JobStatusChanged,
-    RunStarted,
-    RunCompleted,
-    RunFailed,
-)
-async def live_campaign(
-    request: Request[object, object, State], campaign_id: FromPath[UUID], last_event_id: LastEventId = None
-) -> ServerSentEvent:
-    """One campaign: progress, job states and its runs' lifecycle (latest per subject, then live)."""
-    layout: Layout = request.app.state.layout
-    p = layout.prefix
-    subjects = (f"{p}.events.campaign.{campaign_id}.>", f"{p}.events.job.{campaign_id}.*.status",
-                f"{p}.events.run.{campaign_id}.>")  # fmt: skip
-    spec = TopicSpec(
-        f"campaign:{campaign_id}", subjects, layout.events_stream, DeliverPolicy.LAST_PER_SUBJECT
-    )
-    return _sse(request, spec, last_event_id)
-
-
-@_live("/api/live/campaigns/{campaign_id:uuid}/metrics", MetricBatch)
-async def live_campaign_metrics(
-    request: Request[object, object, State], campaign_id: FromPath[UUID], last_event_id: LastEventId = None
-) -> ServerSentEvent:
-    """The metric batches of every run of one campaign: the last batch of each run, then live."""
-    layout: Layout = request.app.state.layout
-    subjects = (f"{layout.prefix}.metrics.{campaign_id}.*",)
-    spec = TopicSpec(
-        f"campaign-metrics:{campaign_id}", subjects, layout.metrics_stream, DeliverPolicy.LAST_PER_SUBJECT
-    )
-    return _sse(request, spec, last_event_id)
-
-
-@_live("/api/live/fleet", RunnerHeartbeat)
-async def live_fleet(
-    request: Request[object, object, State], last_event_id: LastEventId = None
-) -> ServerSentEvent:
-    """Runner heartbeats (the latest of each runner first, then live)."""
-    layout: Layout = request.app.state.layout
-    subjects = (f"{layout.prefix}.events.runner.*.heartbeat",)
-    spec = TopicSpec("fleet", subjects, layout.events_stream, DeliverPolicy.LAST_PER_SUBJECT)
-    return _sse(request, spec, last_event_id)
-
-
-HANDLERS = [live_run, live_campaign, live_campaign_metrics, live_fleet]
