@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -104,7 +104,11 @@ async def test_run_stream_gives_history_then_live_then_resumes_from_last_event_i
                     assert [json.loads(e["data"])["seq"] for e in resumed] == [4]
                 # an id from an earlier process (another epoch): its numbers mean nothing here, replay all
                 other = f"{'0' if epoch[0] != '0' else '1'}{epoch[1:]}-{numbers[2]}"
-                for stale in ({"headers": {"Last-Event-ID": other}}, {"params": {"last_event_id": other}}):
+                stales: tuple[dict[str, Any], ...] = (
+                    {"headers": {"Last-Event-ID": other}},
+                    {"params": {"last_event_id": other}},
+                )
+                for stale in stales:
                     async with client.stream("GET", url, **stale) as other_resp:
                         replayed = await asyncio.wait_for(_take(_events(other_resp), 5), 10)
                         assert [json.loads(e["data"])["seq"] for e in replayed] == [0, 1, 2, 3, 4]
@@ -152,10 +156,12 @@ async def test_an_id_from_before_its_topic_reopened_replays_the_history(
     for seq in range(3):
         await _publish(js, layout, _batch(run_id, seq))
     first = hub.stream(spec)
+    assert isinstance(first, AsyncGenerator)
     seen = [await asyncio.wait_for(first.__anext__(), 5) for _ in range(3)]
     await first.aclose()
     assert hub.topics == {}, "closed with its last client: the ring is gone"
     again = hub.stream(spec, EventId.parse(hub.event_id(seen[1])))
+    assert isinstance(again, AsyncGenerator)
     replayed = [json.loads((await asyncio.wait_for(again.__anext__(), 5)).data)["seq"] for _ in range(3)]
     assert replayed == [0, 1, 2], "the reopened topic numbered its history anew: all of it, none skipped"
     await again.aclose()
@@ -168,6 +174,7 @@ async def test_a_slow_client_loses_old_messages_and_does_not_slow_the_others(
     run_id = uuid.uuid4()
     spec = topics.run_metrics(layout, run_id)
     fast, slow = hub.stream(spec), hub.stream(spec)
+    assert isinstance(fast, AsyncGenerator) and isinstance(slow, AsyncGenerator)
     # both clients join: the first item each receives opens its subscription
     await _publish(js, layout, _batch(run_id, 0))
     first_fast = await asyncio.wait_for(fast.__anext__(), 5)

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nats.js import JetStreamContext
+from pydantic import BaseModel
 
 from llem_control.errors import SpecError
 from llem_control.expand import expand
@@ -203,7 +204,7 @@ def test_grid_models_are_the_job_models_with_every_value_a_dimension() -> None:
     job's default, and it is a dimension unless the grid takes it as is."""
     from llem_schemas import campaign, jobs
 
-    pairs = [
+    pairs: list[tuple[type[BaseModel], type[BaseModel], set[str]]] = [
         (campaign.LlamaCppGrid, jobs.LlamaCppBackend, {"model_path", "seed"}),
         (campaign.OpenAIGrid, jobs.OpenAICompatibleBackend, {"model"}),
         (campaign.VllmGrid, jobs.VllmBackend, {"model", "seed", "port", "startup_timeout_s"}),

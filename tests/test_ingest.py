@@ -222,7 +222,7 @@ async def test_every_event_type_lands_in_its_rows_and_a_full_replay_changes_noth
     assert set(runs) == {"completed", "failed"}
     assert runs["completed"][4]["output_tokens"] == 4 and runs["completed"][5]["hostname"] == "h"
     assert runs["failed"][7] == "boom"
-    assert first["runners"] == [("r1", "h", ["cpu"], items[-2].occurred_at)]  # type: ignore[attr-defined]
+    assert first["runners"] == [("r1", "h", ["cpu"], items[-2].occurred_at)]
     assert len(first["metric_samples"]) == 150 and all(r[5] == 4 for r in first["metric_samples"])
     assert [r[1:] for r in first["metric_batches"]] == [(0, 50), (1, 50), (2, 50)]
     assert first["dead_letters"] == []
@@ -257,12 +257,14 @@ async def test_kill_9_mid_batch_then_restart_stores_every_sample_once(
 
         def some_rows() -> bool:
             n = db_rows(database_url, "SELECT count(*) FROM metric_samples")[0][0]
-            return 0 < n < 60_000  # type: ignore[operator]
+            assert isinstance(n, int)
+            return 0 < n < 60_000
 
         await wait_for(some_rows, 30, "ingest part-way through", period_s=0.02)
         os.killpg(ingest.pid, signal.SIGKILL)
         ingest.wait()
     stored_at_kill = db_rows(database_url, "SELECT count(*) FROM metric_samples")[0][0]
+    assert isinstance(stored_at_kill, int)
     assert stored_at_kill < 60_000, "killed mid-stream"
     # the unacked batches come back after the consumer's ack wait (3 s in this test's layout)
     with service("llem-ingest", ["run"], env, tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from llem_runner.backends.base import RequestResult
 from llem_runner.backends.llama_cpp import LlamaCppBackend
 from llem_runner.errors import JobRejected
 from llem_runner.loadgen import arrival_offsets_s, effective_concurrency, prompt_order, run_load
@@ -51,7 +52,7 @@ def test_llama_cpp_in_process_refuses_concurrency(tiny_model: Path) -> None:
 def test_a_sequential_run_has_a_steady_state_and_counts_every_request(tiny_model: Path) -> None:
     backend = LlamaCppBackend(LlamaCppConfig(model_path=str(tiny_model), n_ctx=256, n_threads=1))
     backend.start()
-    done = []
+    done: list[RequestResult] = []
     try:
         load = run_load(
             backend, Workload(num_requests=5, max_output_tokens=4, ignore_eos=True), ["hi", "yo"], done.append

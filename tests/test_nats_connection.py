@@ -44,12 +44,13 @@ def test_settings_take_one_method_and_a_list_of_urls() -> None:
         "password": "s3cr3t",
     }
     assert "s3cr3t" not in repr(settings)  # secrets never print
-    for bad, why in (
+    cases: tuple[tuple[dict[str, Any], str], ...] = (
         ({"nats_token": "t", "nats_user": "u", "nats_password": "p"}, "one authentication method"),
         ({"nats_user": "u"}, "needs a password"),
         ({"nats_tls_cert": "c.pem"}, "needs its key"),
         ({"nats_url": " , "}, "no server URL"),
-    ):
+    )
+    for bad, why in cases:
         with pytest.raises(ValueError, match=why):
             NatsSettings(**bad)
 

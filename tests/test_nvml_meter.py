@@ -14,6 +14,7 @@ from llem_runner.meters import ThrottleReason, throttle_decoder
 from llem_runner.meters import nvml as nvml_module
 from llem_runner.meters.nvml import NvmlMeter, nvml_is_available, throttle_reasons
 from llem_runner.summary import energy
+from llem_schemas import MetricSample
 from tests.fakes.fake_nvml import GPU_IS_LOST, FakeGpu, FakeNvml
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -35,7 +36,7 @@ def _three_gpus() -> FakeNvml:
     )
 
 
-def _reads(meter: NvmlMeter, n: int, period_s: float = 0.1) -> list:
+def _reads(meter: NvmlMeter, n: int, period_s: float = 0.1) -> list[MetricSample]:
     return [s for k in range(n) for s in meter.read(T0 + timedelta(seconds=k * period_s))]
 
 

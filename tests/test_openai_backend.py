@@ -229,6 +229,7 @@ async def test_an_openai_job_runs_end_to_end_through_nats(
             "the openai run to finish",
         )
     backend, model, status, output_tokens, summary = rows[0]
+    assert isinstance(output_tokens, int) and isinstance(summary, dict)
     assert (backend, model, status) == ("openai", MODEL, "completed")
     assert 0 < output_tokens <= 6 * 8
     assert summary["requests_total"] == 6 and summary["requests_failed"] == 0

@@ -71,6 +71,7 @@ async def test_a_run_emits_started_metrics_and_completed(tiny_model: Path) -> No
     assert summary.requests_total == 3
     assert summary.requests_failed == 0
     assert summary.output_tokens == 3 * 8, "ignore_eos decodes exactly max_output_tokens"
+    assert summary.prompt_tokens is not None
     assert summary.prompt_tokens > 0
     assert summary.e2e_ms.p50_ms is not None
     assert summary.ttft_ms.p50_ms is not None

@@ -12,11 +12,13 @@ import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
+from nats.js.kv import KeyValue
 
 from llem.devstack import NatsServer
 from llem.devstack.ports import free_port
@@ -158,7 +160,7 @@ async def test_a_network_cut_loses_no_metric_batch(
     ]
 
 
-async def _metric_batches(js: JetStreamContext, layout: Layout) -> list[dict[str, object]]:
+async def _metric_batches(js: JetStreamContext, layout: Layout) -> list[dict[str, Any]]:
     sub = await js.subscribe(f"{layout.prefix}.metrics.>", ordered_consumer=True)
     out = []
     try:
@@ -220,14 +222,14 @@ async def test_heartbeats_show_in_the_fleet_bucket_and_expire(
     with service("llem-runner", ["run", "--runner-id", "beating"], env, tmp_path):
         entry = await wait_for(lambda: _kv_get(kv, "beating"), 30, "the runner's heartbeat key")
         beat = parse_event(entry)
-        assert beat.type == "runner.heartbeat" and beat.pools == ["cpu"]  # type: ignore[union-attr]
+        assert beat.type == "runner.heartbeat" and beat.pools == ["cpu"]
     await asyncio.sleep(3.5)  # TTL 2 s after the last beat
     assert await _kv_get(kv, "beating") is None
 
 
-async def _kv_get(kv, key: str) -> bytes | None:  # type: ignore[no-untyped-def]
+async def _kv_get(kv: KeyValue, key: str) -> bytes | None:
     try:
-        return (await kv.get(key)).value  # type: ignore[no-any-return]
+        return (await kv.get(key)).value
     except NotFoundError:
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -98,7 +99,7 @@ def test_progress_counts_unseen_jobs_as_queued_and_estimates_from_completed_dura
             job_id=uuid.uuid4(),
             campaign_id=cid,
             pool="cpu",
-            status=status,  # type: ignore[arg-type]
+            status=status,
             updated_at=t0,
             started_at=t0 if seconds is not None else None,
             ended_at=t0 + timedelta(seconds=seconds) if seconds is not None else None,
@@ -215,7 +216,7 @@ async def test_a_pool_without_runners_fails_its_jobs_and_vanished_runners_give_j
                 )
                 for job in ghost.jobs:
                     state = await wait_for(
-                        lambda j=job: _terminal(js, layout, j.job_id), 30, "ghost jobs to fail"
+                        functools.partial(_terminal, js, layout, job.job_id), 30, "ghost jobs to fail"
                     )
                     assert state.status == "failed" and "no runner of pool 'ghost'" in (state.reason or "")
                 assert (await js.stream_info(layout.jobs_stream)).state.messages == 1, (
@@ -378,7 +379,7 @@ async def test_three_configurations_twice_on_two_real_runners_all_ingested(
         await wait_for(lambda: _two_alive(js, layout), 30, "both runners' heartbeats")
         await submit_campaign(js, layout, spec, expansion)
         await wait_for(lambda: _last_progress(js, layout, "finished"), 120, "the campaign to finish")
-        rows = await wait_for(
+        rows: list[tuple[object, ...]] = await wait_for(
             lambda: (
                 db_rows(
                     database_url,

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from llem_schemas import (
     EVENT_TYPES,
+    Event,
     JobQueued,
     JobSpec,
     Layout,
@@ -148,7 +149,7 @@ def test_published_json_schemas_accept_real_events_and_reject_bad_ones(
     event: JobQueued | MetricBatch,
 ) -> None:
     """An analyst validating with schemas/dist alone (no Python models) gets the same answers."""
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
     schema = json.loads((docs.DIST_DIR / "jsonschema" / f"{event.type}.json").read_text())
     union = json.loads((docs.DIST_DIR / "jsonschema" / "event.json").read_text())
@@ -215,7 +216,7 @@ def _matches(pattern: str, subject: str) -> bool:
     return len(p) == len(s)
 
 
-def _examples() -> dict[str, object]:
+def _examples() -> dict[str, Event]:
     from llem_schemas import (
         CampaignCancelled,
         CampaignProgress,
@@ -229,7 +230,7 @@ def _examples() -> dict[str, object]:
     job = _job().job
     ids = {"run_id": RID, "job_id": JID, "campaign_id": CID, "runner_id": "r1", "attempt": 1}
     record = RequestRecord(repetition=0, index=0, started_at=datetime.now(UTC), output_tokens=1, e2e_ms=1.0)
-    found: list[object] = [
+    found: list[Event] = [
         _job(),
         _batch(),
         CampaignSubmitted(campaign_id=CID, name="c", job_count=1),

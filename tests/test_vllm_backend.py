@@ -59,10 +59,15 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
+def is_running(server: ManagedServer) -> bool:
+    """`server.running`, read afresh (mypy would keep its narrowing from before `stop()`)."""
+    return server.running
+
+
 # -- argument mapping -------------------------------------------------------------------------------
 
 
-def test_engine_kwargs_full_config():
+def test_engine_kwargs_full_config() -> None:
     assert engine_kwargs(FULL) == {
         "model": "Qwen/Qwen2.5-0.5B-Instruct",
         "tensor_parallel_size": 2,
@@ -75,7 +80,7 @@ def test_engine_kwargs_full_config():
     }
 
 
-def test_engine_kwargs_minimal_config_omits_none():
+def test_engine_kwargs_minimal_config_omits_none() -> None:
     assert engine_kwargs(MINIMAL) == {
         "model": "facebook/opt-125m",
         "tensor_parallel_size": 1,
@@ -85,7 +90,7 @@ def test_engine_kwargs_minimal_config_omits_none():
     }
 
 
-def test_serve_command_full_config():
+def test_serve_command_full_config() -> None:
     command = serve_command(FULL, 9001)
     assert command[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     args = command[3:]
@@ -105,7 +110,7 @@ def test_serve_command_full_config():
     }
 
 
-def test_serve_command_minimal_config_omits_none_and_appends_extra_args_last():
+def test_serve_command_minimal_config_omits_none_and_appends_extra_args_last() -> None:
     command = serve_command(MINIMAL, 8000)
     assert command == [
         sys.executable, "-m", "vllm.entrypoints.openai.api_server",
@@ -119,13 +124,13 @@ def test_serve_command_minimal_config_omits_none_and_appends_extra_args_last():
     assert serve_command(extra, 8000) == [*command, "--max-model-len", "1024", "--enforce-eager"]
 
 
-def test_request_timing_without_metrics_uses_the_batch_wall_time():
+def test_request_timing_without_metrics_uses_the_batch_wall_time() -> None:
     assert request_timing(None, 1_700_000_000.0, 50.0, 1234.0) == (50.0, None, 1234.0)
     empty = SimpleNamespace(arrival_time=0.0, first_token_time=None, finished_time=None)
     assert request_timing(empty, 1_700_000_000.0, 50.0, 1234.0) == (50.0, None, 1234.0)
 
 
-def test_request_timing_from_wall_clock_metrics():
+def test_request_timing_from_wall_clock_metrics() -> None:
     metrics = SimpleNamespace(arrival_time=1000.5, first_token_time=1000.75, finished_time=1002.0)
     started, ttft, e2e = request_timing(metrics, 1000.0, 50.0, 9999.0)
     assert started == pytest.approx(50.5)
@@ -133,7 +138,7 @@ def test_request_timing_from_wall_clock_metrics():
     assert e2e == pytest.approx(1500.0)
 
 
-def test_request_timing_from_v1_state_stats():
+def test_request_timing_from_v1_state_stats() -> None:
     stats = SimpleNamespace(
         arrival_time=1000.0, first_token_latency=0.2, first_token_ts=7.0, last_token_ts=8.5
     )
@@ -146,13 +151,13 @@ def test_request_timing_from_v1_state_stats():
 # -- vLLM is absent here: both modes say which extra to install --------------------------------------
 
 
-def test_vllm_is_not_installed_in_the_test_environment():
+def test_vllm_is_not_installed_in_the_test_environment() -> None:
     with pytest.raises(ImportError):
         __import__("vllm")
 
 
 @pytest.mark.parametrize("mode", ["offline", "serve"])
-def test_start_without_vllm_raises_backend_unavailable(mode):
+def test_start_without_vllm_raises_backend_unavailable(mode: str) -> None:
     backend = create_backend(MINIMAL.model_copy(update={"mode": mode}))
     with pytest.raises(BackendUnavailable, match=re.escape("llem-runner[vllm]")) as info:
         backend.start()
@@ -160,13 +165,13 @@ def test_start_without_vllm_raises_backend_unavailable(mode):
     backend.stop()  # safe after a failed start
 
 
-def test_offline_rejects_serve_only_extra_args():
+def test_offline_rejects_serve_only_extra_args() -> None:
     backend = VllmOfflineBackend(MINIMAL.model_copy(update={"mode": "offline", "extra_args": ["--x"]}))
     with pytest.raises(JobRejected, match="extra_args"):
         backend.start()
 
 
-def test_create_backend_dispatches_on_mode():
+def test_create_backend_dispatches_on_mode() -> None:
     offline = create_backend(MINIMAL.model_copy(update={"mode": "offline"}))
     serve = create_backend(MINIMAL.model_copy(update={"mode": "serve"}))
     assert isinstance(offline, VllmOfflineBackend)
@@ -178,7 +183,7 @@ def test_create_backend_dispatches_on_mode():
     assert offline.version is None  # not installed
 
 
-def test_offline_generate_before_start_is_an_error():
+def test_offline_generate_before_start_is_an_error() -> None:
     backend = VllmOfflineBackend(MINIMAL.model_copy(update={"mode": "offline"}))
     with pytest.raises(BackendError):
         backend.generate_batch(["hi"], 1, ignore_eos=True)
@@ -188,7 +193,7 @@ def test_offline_generate_before_start_is_an_error():
 # -- ManagedServer and the serve backend against a real OpenAI-compatible server --------------------
 
 
-def test_managed_server_runs_llama_cpp_server(tiny_model, tmp_path):
+def test_managed_server_runs_llama_cpp_server(tiny_model: Path, tmp_path: Path) -> None:
     port = free_port()
     server = ManagedServer(
         [*llama_server_command(tiny_model), str(port)],
@@ -208,7 +213,7 @@ def test_managed_server_runs_llama_cpp_server(tiny_model, tmp_path):
     finally:
         server.stop()
     server.stop()  # twice is fine
-    assert not server.running
+    assert not is_running(server)
     assert not alive(pid)
     assert server.returncode is not None
     with pytest.raises(httpx.ConnectError):
@@ -216,8 +221,8 @@ def test_managed_server_runs_llama_cpp_server(tiny_model, tmp_path):
     assert (tmp_path / "server.log").exists()  # a log the caller chose is kept
 
 
-def test_serve_backend_serves_a_completion_through_the_openai_backend(tiny_model):
-    served = {}
+def test_serve_backend_serves_a_completion_through_the_openai_backend(tiny_model: Path) -> None:
+    served: dict[str, int] = {}
 
     def command(port: int) -> list[str]:
         served["port"] = port
@@ -246,7 +251,7 @@ def test_serve_backend_serves_a_completion_through_the_openai_backend(tiny_model
         httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=2, trust_env=False)
 
 
-def test_command_that_exits_at_once_is_a_backend_error_with_its_exit_code_and_log():
+def test_command_that_exits_at_once_is_a_backend_error_with_its_exit_code_and_log() -> None:
     port = free_port()
     server = ManagedServer(
         [sys.executable, "-c", "import sys; print('boom', flush=True); sys.exit(3)"],
@@ -265,7 +270,7 @@ def test_command_that_exits_at_once_is_a_backend_error_with_its_exit_code_and_lo
     assert server.log_path is None  # its own temporary log is removed
 
 
-def test_serve_backend_reports_a_server_that_exits():
+def test_serve_backend_reports_a_server_that_exits() -> None:
     config = VllmBackend(model="m", startup_timeout_s=30)
     backend = VllmServeBackend(
         config, command=lambda port: [sys.executable, "-c", "import sys; print('no gpu here'); sys.exit(2)"]
@@ -275,7 +280,7 @@ def test_serve_backend_reports_a_server_that_exits():
     assert "exit code 2" in str(info.value)
 
 
-def test_command_that_never_becomes_healthy_times_out_and_is_killed():
+def test_command_that_never_becomes_healthy_times_out_and_is_killed() -> None:
     port = free_port()
     server = ManagedServer(["sleep", "60"], f"http://127.0.0.1:{port}/health", startup_timeout_s=1)
     started = time.monotonic()
@@ -290,7 +295,7 @@ def test_command_that_never_becomes_healthy_times_out_and_is_killed():
         os.kill(server.pid, 0)  # reaped, not a zombie
 
 
-def test_stop_takes_the_whole_process_group(tmp_path):
+def test_stop_takes_the_whole_process_group(tmp_path: Path) -> None:
     """Workers the server spawned (vLLM's engine processes) go with it."""
     log = tmp_path / "server.log"
     port = free_port()
@@ -302,6 +307,7 @@ def test_stop_takes_the_whole_process_group(tmp_path):
     )
     with pytest.raises(BackendError, match="within 1 s") as info:
         server.start()
+    assert isinstance(info.value, ServerStartError)
     match = re.search(r"child (\d+)", info.value.log_tail)
     assert match is not None
     assert not alive(int(match.group(1)))
@@ -309,7 +315,7 @@ def test_stop_takes_the_whole_process_group(tmp_path):
     assert not alive(server.pid)
 
 
-def test_sigkill_after_the_grace_period_when_sigterm_is_ignored(tmp_path):
+def test_sigkill_after_the_grace_period_when_sigterm_is_ignored(tmp_path: Path) -> None:
     port = free_port()
     script = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
     server = ManagedServer(
@@ -326,7 +332,7 @@ def test_sigkill_after_the_grace_period_when_sigterm_is_ignored(tmp_path):
     assert not alive(server.pid)
 
 
-def test_a_missing_executable_is_a_backend_error():
+def test_a_missing_executable_is_a_backend_error() -> None:
     server = ManagedServer(["/nonexistent/llem-server"], "http://127.0.0.1:1/health", startup_timeout_s=1)
     with pytest.raises(BackendError, match="could not start"):
         server.start()

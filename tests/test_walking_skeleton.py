@@ -6,6 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from nats.js import JetStreamContext
 
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def _wait_for_completed_run(
-    client: AsyncTestClient, campaign_id: str, timeout_s: float
+    client: AsyncTestClient[Litestar], campaign_id: str, timeout_s: float
 ) -> dict[str, object]:
 
     async def completed() -> list[dict[str, object]]:
@@ -66,7 +67,9 @@ async def test_job_to_run_visible_in_the_api(
     assert isinstance(run["prompt_tokens"], int)
     assert run["prompt_tokens"] > 0
     assert run["energy_j"] is None, "no GPU here: energy must be null, not estimated"
-    assert "no_energy_meter" in {f["code"] for f in run["quality_flags"]}  # type: ignore[union-attr]
+    flags = run["quality_flags"]
+    assert isinstance(flags, list)
+    assert "no_energy_meter" in {f["code"] for f in flags}
 
     with psycopg.connect(database_url) as conn:
         samples = conn.execute(
@@ -104,6 +107,7 @@ async def test_a_job_that_cannot_run_fails_once_with_its_reason(
             "the run.failed event to reach the database",
         )
     status, failure_type, reason, retryable = rows[0]
+    assert isinstance(reason, str)
     assert (status, failure_type, retryable) == ("failed", "JobRejected", False)
     assert "model file not found" in reason
     # Not retryable: terminated, not redelivered to another runner.
