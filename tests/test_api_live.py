@@ -23,6 +23,7 @@ from llem_api.live import EventId, Hub
 from llem_schemas import MetricBatch, MetricSample
 from llem_schemas.subjects import Layout
 from tests.processes import service
+from tests.sse import sse_events
 from tests.waiting import wait_for
 
 CID, JID = uuid.uuid4(), uuid.uuid4()
@@ -49,19 +50,6 @@ async def _publish(js: JetStreamContext, layout: Layout, batch: MetricBatch) -> 
     await js.publish(layout.subject_for(batch), batch.model_dump_json().encode())
 
 
-async def _events(resp: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    """Parse server-sent events: blocks of `field: value` lines separated by a blank line."""
-    block: dict[str, Any] = {}
-    async for line in resp.aiter_lines():
-        if not line:
-            if "data" in block:
-                yield block
-            block = {}
-            continue
-        name, _, value = line.partition(":")
-        block[name] = value.lstrip(" ")
-
-
 async def _take(stream: AsyncIterator[dict[str, Any]], n: int) -> list[dict[str, Any]]:
     return [await stream.__anext__() for _ in range(n)]
 
@@ -81,7 +69,7 @@ async def test_run_stream_gives_history_then_live_then_resumes_from_last_event_i
                 assert resp.status_code == 200
                 assert resp.headers["content-type"].startswith("text/event-stream")
                 assert "content-encoding" not in resp.headers, "events must not wait in a compressor"
-                stream = _events(resp)  # one reader per response
+                stream = sse_events(resp)  # one reader per response
                 history = await asyncio.wait_for(_take(stream, 3), 10)
                 assert [json.loads(e["data"])["seq"] for e in history] == [0, 1, 2]
                 assert {e["event"] for e in history} == {"metric.batch"}
@@ -96,11 +84,11 @@ async def test_run_stream_gives_history_then_live_then_resumes_from_last_event_i
                 # reconnect after the third message (the first client keeps the topic open): only
                 # what came after it
                 async with client.stream("GET", url, headers={"Last-Event-ID": ids[2]}) as other_resp:
-                    resumed = await asyncio.wait_for(_take(_events(other_resp), 2), 10)
+                    resumed = await asyncio.wait_for(_take(sse_events(other_resp), 2), 10)
                     assert [json.loads(e["data"])["seq"] for e in resumed] == [3, 4]
                 # a new EventSource cannot set headers: the same resume point as a query parameter
                 async with client.stream("GET", url, params={"last_event_id": ids[3]}) as other_resp:
-                    resumed = await asyncio.wait_for(_take(_events(other_resp), 1), 10)
+                    resumed = await asyncio.wait_for(_take(sse_events(other_resp), 1), 10)
                     assert [json.loads(e["data"])["seq"] for e in resumed] == [4]
                 # an id from an earlier process (another epoch): its numbers mean nothing here, replay all
                 other = f"{'0' if epoch[0] != '0' else '1'}{epoch[1:]}-{numbers[2]}"
@@ -110,7 +98,7 @@ async def test_run_stream_gives_history_then_live_then_resumes_from_last_event_i
                 )
                 for stale in stales:
                     async with client.stream("GET", url, **stale) as other_resp:
-                        replayed = await asyncio.wait_for(_take(_events(other_resp), 5), 10)
+                        replayed = await asyncio.wait_for(_take(sse_events(other_resp), 5), 10)
                         assert [json.loads(e["data"])["seq"] for e in replayed] == [0, 1, 2, 3, 4]
                 async with client.stream("GET", url) as other_resp:
                     first = await asyncio.wait_for(other_resp.aiter_lines().__anext__(), 10)
@@ -133,7 +121,7 @@ async def test_campaign_metrics_stream_gives_the_last_batch_of_each_run_then_liv
         url = f"http://127.0.0.1:{port}/api/live/campaigns/{campaign}/metrics"
         async with httpx.AsyncClient(timeout=10) as client, client.stream("GET", url) as resp:
             assert resp.status_code == 200
-            stream = _events(resp)
+            stream = sse_events(resp)
             history = [json.loads(e["data"]) for e in await asyncio.wait_for(_take(stream, 2), 10)]
             assert [(b["run_id"], b["seq"]) for b in history] == [(str(first_run), 1), (str(second_run), 0)]
             await _publish(js, layout, _batch(uuid.uuid4(), 0, uuid.uuid4()))  # another campaign's run

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from llem_schemas.subjects import Layout
 
 from .certs import make_ca
 from .processes import BIN, service
+from .sse import sse_events
 from .waiting import wait_for
 
 PASSWORD = "pw-" + uuid.uuid4().hex[:8]
@@ -112,18 +113,6 @@ def secured(request: pytest.FixtureRequest) -> Iterator[tuple[NatsServer, dict[s
     shutil.rmtree(path, ignore_errors=True)
 
 
-async def _sse(resp: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    block: dict[str, str] = {}
-    async for line in resp.aiter_lines():
-        if not line:
-            if "data" in block:
-                yield block
-            block = {}
-            continue
-        name, _, value = line.partition(":")
-        block[name] = value.lstrip(" ")
-
-
 async def _completed_over_sse(url: str, job_count: int, started: asyncio.Event) -> set[str]:
     """Job ids that the API's live campaign stream reported completed, once all of them were."""
     done: set[str] = set()
@@ -131,7 +120,7 @@ async def _completed_over_sse(url: str, job_count: int, started: asyncio.Event) 
     async with client, client.stream("GET", url) as resp:
         assert resp.status_code == 200, await resp.aread()
         started.set()
-        async for event in _sse(resp):
+        async for event in sse_events(resp):
             data = json.loads(event["data"])
             if event.get("event") == "job.status" and data["status"] == "completed":
                 done.add(data["job_id"])
