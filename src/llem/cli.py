@@ -16,7 +16,7 @@ import typer
 from llem import stack
 from llem_control.connection import NatsSettings, connect
 from llem_control.errors import NatsUnreachable
-from llem_control.options import nats_options
+from llem_control.options import nats_options, one_line_errors
 from llem_control.submit import Submitted
 from llem_schemas.events import RunnerHeartbeat
 from llem_schemas.subjects import Layout
@@ -382,8 +382,5 @@ def export(
 
 
 def main() -> None:
-    try:
+    with one_line_errors(NatsUnreachable, code=2):  # the URL and what to check
         app()
-    except NatsUnreachable as exc:  # one line, no traceback: the URL and what to check
-        typer.echo(str(exc), err=True)
-        raise SystemExit(2) from None

@@ -1,4 +1,5 @@
-"""The NATS connection flags every llem command line shares (needs the `cli` extra: typer).
+"""What every llem command line shares (needs the `cli` extra: typer): the NATS connection flags,
+one-line errors and the console-script entry point.
 
 `@nats_options` adds `--nats`, `--creds`, `--nkey-seed`, `--token`, `--user`, `--password`,
 `--tls-ca`, `--tls-cert`, `--tls-key`, `--inbox-prefix` and `--nats-name` to a typer command, each
@@ -8,9 +9,11 @@ given as `nats: dict[str, str]`, keyed by `NatsSettings` field, for its settings
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar, get_type_hints
 
 import typer
@@ -67,3 +70,25 @@ def nats_options(command: Callable[..., R]) -> Callable[..., R]:
     wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]} | {"return": hints.get("return")}
     del wrapper.__wrapped__  # typer must read the new signature, not the command's
     return wrapper
+
+
+@contextlib.contextmanager
+def one_line_errors(*errors: type[Exception], code: int = 1) -> Iterator[None]:
+    """Errors meant for a person (NATS or a database unreachable, a bad layout): the message on
+    stderr and exit status `code`, no traceback."""
+    try:
+        yield
+    except errors as exc:
+        typer.echo(str(exc), err=True)
+        raise SystemExit(code) from None
+
+
+def entry_point(app: typer.Typer, argv: list[str] | None = None, *, log: bool = True) -> int:
+    """A console script's `main`: logging for a service, then the typer app; its exit status."""
+    if log:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app(args=argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

@@ -15,7 +15,7 @@ import typer
 
 from llem_api.settings import ApiSettings
 from llem_api.tokens import SCOPES, create_token, revoke_token
-from llem_control.options import nats_options
+from llem_control.options import entry_point, nats_options
 
 app = typer.Typer(
     help="llem API: the leaderboard, runs, campaigns, runners and live streams.", no_args_is_help=True
@@ -108,11 +108,7 @@ def token_revoke(
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        app(args=argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return entry_point(app, argv, log=False)
 
 
 if __name__ == "__main__":

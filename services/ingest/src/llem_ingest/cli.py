@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated, Any
 
 import typer
 
 from llem_control.errors import NatsUnreachable
-from llem_control.options import nats_options
+from llem_control.options import entry_point, nats_options, one_line_errors
 from llem_ingest.errors import DatabaseUnreachable
 from llem_ingest.settings import IngestSettings
 
@@ -32,12 +31,9 @@ def migrate(database: DatabaseOption = None) -> None:
     """Apply the pending database migrations (idempotent)."""
     from llem_ingest.migrate import migrate as apply
 
-    try:
+    with one_line_errors(DatabaseUnreachable):
         for name in apply(_settings({}, database).database_url):
             typer.echo(f"applied {name}")
-    except DatabaseUnreachable as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -47,20 +43,12 @@ def run(nats: dict[str, Any], database: DatabaseOption = None, prefix: PrefixOpt
     from llem_ingest.app import create_app
 
     app_, _ = create_app(_settings(nats, database, prefix))
-    try:
+    with one_line_errors(NatsUnreachable, DatabaseUnreachable):
         asyncio.run(app_.run())
-    except (NatsUnreachable, DatabaseUnreachable) as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app(args=argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return entry_point(app, argv)
 
 
 if __name__ == "__main__":

@@ -6,14 +6,13 @@ flags are the ones every llem command shares (llem_control.options)."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from llem_control.errors import NatsUnreachable
-from llem_control.options import nats_options
+from llem_control.options import entry_point, nats_options, one_line_errors
 from llem_runner.settings import RunnerSettings
 
 app = typer.Typer(
@@ -55,11 +54,8 @@ def run(
         nats, pools=pool or None, runner_id=runner_id, prefix=prefix, model_dir=model_dir, state_dir=state_dir
     )
     app_, _ = create_app(settings)
-    try:
+    with one_line_errors(NatsUnreachable):
         asyncio.run(app_.run())
-    except NatsUnreachable as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
 
 
 @app.command("make-tiny-model")
@@ -71,12 +67,7 @@ def make_tiny_model(path: Annotated[Path, typer.Argument(help="Where to write th
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app(args=argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return entry_point(app, argv)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Every setting comes from LLEM_* variables (SchedulerSettings); the shared flags 
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Annotated, Any
 
 import typer
@@ -14,7 +13,7 @@ import typer
 from llem_control.bootstrap import bootstrap as declare
 from llem_control.connection import connect
 from llem_control.errors import ControlError
-from llem_control.options import nats_options
+from llem_control.options import entry_point, nats_options, one_line_errors
 from llem_scheduler.settings import SchedulerSettings
 
 app = typer.Typer(
@@ -38,11 +37,8 @@ async def _bootstrap(settings: SchedulerSettings, pools: list[str]) -> None:
 
 
 def _run(main: Any) -> None:
-    try:
+    with one_line_errors(ControlError):  # NATS unreachable, a layout that cannot be declared
         asyncio.run(main)
-    except ControlError as exc:  # NATS unreachable, a layout that cannot be declared
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(code=1) from None
 
 
 @app.command()
@@ -69,12 +65,7 @@ def run(nats: dict[str, Any], prefix: PrefixOption = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        app(args=argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+    return entry_point(app, argv)
 
 
 if __name__ == "__main__":
