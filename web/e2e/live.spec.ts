@@ -57,7 +57,8 @@ declare global {
   interface Window {
     __jobs: Record<string, string[]>;
     __samples: Record<string, number>;
-    __links: string[];
+    /** Each live link's states in order, by what it carries ("job states", "power samples", "heartbeats"). */
+    __links: Record<string, string[]>;
     __power: Record<string, string>;
   }
 }
@@ -67,7 +68,7 @@ async function record(page: Page): Promise<void> {
   await page.addInitScript(() => {
     window.__jobs = {};
     window.__samples = {};
-    window.__links = [];
+    window.__links = {};
     window.__power = {};
     const seen = (el: Element) => {
       const job = el.getAttribute("data-job");
@@ -82,7 +83,11 @@ async function record(page: Page): Promise<void> {
         window.__power[run] = el.querySelector("[data-testid=power-now]")?.textContent ?? "";
       }
       const link = el.getAttribute("data-link");
-      if (link && window.__links[window.__links.length - 1] !== link) window.__links.push(link);
+      const what = el.getAttribute("data-link-what");
+      if (link && what) {
+        const list = (window.__links[what] ??= []);
+        if (list[list.length - 1] !== link) list.push(link);
+      }
     };
     new MutationObserver((mutations) => {
       for (const m of mutations) {
@@ -215,11 +220,14 @@ test("the page rides out the API being killed and restarted, losing and repeatin
   await page.goto(`/campaigns/${id}`);
   await expect.poll(() => count(page, "completed"), { timeout: 120_000 }).toBeGreaterThanOrEqual(1);
   await act("restart-api");
-  await expect(page.locator("[data-link]").first()).toHaveAttribute("data-link", "open", { timeout: 60_000 });
+  const jobLink = page.locator('[data-link-what="job states"]');
+  await expect(jobLink).toHaveAttribute("data-link", "open", { timeout: 60_000 });
   await expect(page.getByTestId("outcome")).toContainText("Campaign completed: 6 completed", { timeout: 180_000 });
-  const links = await page.evaluate(() => window.__links);
+  // the job-state link only: the power-sample banner is a second element that shows while that stream alone is down
+  const links = (await page.evaluate(() => window.__links))["job states"] ?? [];
   expect(links, "the page said it was disconnected, then live again").toContain("reconnecting");
   expect(links[links.length - 1]).toBe("open");
+  await expect(jobLink).toHaveAttribute("data-link", "open");
   const history = await page.evaluate(() => window.__jobs);
   expect(Object.keys(history)).toHaveLength(6);
   for (const [job, states] of Object.entries(history)) {

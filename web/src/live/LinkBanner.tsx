@@ -12,7 +12,7 @@ export function LinkBanner({ link, what }: { link: Link; what: string }) {
     return () => window.clearInterval(timer);
   }, [down]);
   return (
-    <div className="live-link" data-link={link.state}>
+    <div className="live-link" data-link={link.state} data-link-what={what}>
       {link.state === "open" ? (
         <p className="muted">
           <span className="dot dot-live" aria-hidden="true" /> Live: {what} update as they happen
