@@ -21,10 +21,13 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from llem.devstack import NatsServer, PostgresServer
+from llem_control.authdir import AuthDir
 from llem_control.bootstrap import bootstrap
 from llem_ingest.migrate import migrate
 from llem_runner.tinymodel import write_tiny_model
 from llem_schemas.subjects import Layout
+
+from .natsauth import MONITOR_ENV, SeedOf, ensure_services, service_seed
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +40,27 @@ def infra_dir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def nats_server(infra_dir: Path) -> Iterator[NatsServer]:
-    server = NatsServer(infra_dir / "nats").start()
+def nats_auth(infra_dir: Path) -> AuthDir:
+    """The session server's users: admin for the tests' own clients, scoped users per test prefix
+    and per runner (tests/natsauth.py adds them as processes start)."""
+    auth = AuthDir(infra_dir / "nats")
+    auth.init("llem")
+    return auth
+
+
+@pytest.fixture(scope="session")
+def nats_server(nats_auth: AuthDir) -> Iterator[NatsServer]:
+    server = NatsServer(nats_auth.path, auth=True).start()
     yield server
     server.stop()
+    # every service and runner ran as its scoped user all session: none may have been refused
+    refused = [line for line in server.log_path.read_text().splitlines() if "Violation" in line]
+    assert not refused, "scoped users were refused:\n" + "\n".join(refused[:20])
+
+
+@pytest.fixture(scope="session")
+def admin_seed(nats_auth: AuthDir) -> str:
+    return str(nats_auth.seed_path("admin"))
 
 
 @pytest.fixture(scope="session")
@@ -63,8 +83,8 @@ def layout(request: pytest.FixtureRequest) -> Layout:
 
 
 @pytest.fixture
-async def nc(nats_server: NatsServer) -> AsyncIterator[NatsClient]:
-    client = await nats.connect(nats_server.url)
+async def nc(nats_server: NatsServer, admin_seed: str) -> AsyncIterator[NatsClient]:
+    client = await nats.connect(nats_server.url, nkeys_seed=admin_seed)
     yield client
     await client.close()
 
@@ -94,13 +114,35 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
+@pytest.fixture(scope="session")
+def nats_env(nats_server: NatsServer, nats_auth: AuthDir) -> dict[str, str]:
+    """How a process reaches the session's server: admin credentials (the `llem` CLI), and where
+    `tests.natsauth.with_credentials` finds each service's and runner's own user."""
+    return {
+        "LLEM_NATS_URL": nats_server.url,
+        "LLEM_NATS_NKEY_SEED": str(nats_auth.seed_path("admin")),
+        "LLEM_NATS_DIR": str(nats_auth.path),
+        MONITOR_ENV: f"http://127.0.0.1:{nats_server.monitor_port}",
+    }
+
+
 @pytest.fixture
-def service_env(nats_server: NatsServer, layout: Layout, database_url: str, tmp_path: Path) -> dict[str, str]:
-    """Environment for service subprocesses pointed at this test's namespace."""
+def seed_of(nats_auth: AuthDir, nats_env: dict[str, str]) -> SeedOf:
+    """The seed file of a service user (role, prefix), for services run in the test's process."""
+    return lambda role, prefix: service_seed(nats_auth, role, prefix, nats_env[MONITOR_ENV])
+
+
+@pytest.fixture
+def service_env(
+    nats_env: dict[str, str], nats_auth: AuthDir, layout: Layout, database_url: str, tmp_path: Path
+) -> dict[str, str]:
+    """Environment for service subprocesses pointed at this test's namespace. Admin credentials by
+    default (the `llem` CLI); `tests.processes` gives each service and runner its own user."""
+    ensure_services(nats_auth, layout.prefix, nats_env[MONITOR_ENV])
     return {
         "LLEM_STATE_DIR": str(tmp_path / "runner-state"),
         **os.environ,
-        "LLEM_NATS_URL": nats_server.url,
+        **nats_env,
         "LLEM_PREFIX": layout.prefix,
         "LLEM_DATABASE_URL": database_url,
         "LLEM_POOLS": '["cpu"]',

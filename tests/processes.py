@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .natsauth import with_credentials
+
 BIN = Path(sys.executable).parent
 
 
@@ -31,7 +33,11 @@ def service(
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
-            [str(BIN / name), *args], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [str(BIN / name), *args],
+            env=with_credentials(name, args, env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield proc

@@ -16,6 +16,7 @@ from llem_api.cache import RunsCache
 from llem_api.settings import ApiSettings
 from llem_ingest.store import write_events
 from tests import events
+from tests.natsauth import SeedOf
 from tests.waiting import wait_for
 
 CID = uuid.uuid4()
@@ -65,9 +66,15 @@ async def test_single_flight_and_bounded() -> None:
     assert calls == 7, "without LISTEN nothing is cached"
 
 
-async def test_leaderboard_follows_every_committed_change(database_url: str, nats_server: NatsServer) -> None:
+async def test_leaderboard_follows_every_committed_change(
+    seed_of: SeedOf, database_url: str, nats_server: NatsServer
+) -> None:
     await _store(database_url, _run("A", "a1", 0.5))
-    app = create_app(ApiSettings(database_url=database_url, nats_url=nats_server.url))
+    app = create_app(
+        ApiSettings(
+            nats_nkey_seed=seed_of("api", "llem"), database_url=database_url, nats_url=nats_server.url
+        )
+    )
     async with AsyncTestClient(app=app, timeout=30) as client:
         cache: RunsCache[Any] = app.state.runs_cache
         await wait_for(lambda: cache.listening, 10, "the LISTEN connection")

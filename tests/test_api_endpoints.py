@@ -33,6 +33,7 @@ from llem_schemas import (
 from llem_schemas.base import Event
 from llem_schemas.subjects import Layout
 from tests import events
+from tests.natsauth import SeedOf
 from tests.seeding import ingest
 
 CID = uuid.uuid4()
@@ -114,13 +115,19 @@ def _seed() -> list[Event]:
 
 
 async def test_every_read_endpoint_answers_from_ingested_data(
-    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+    seed_of: SeedOf,
+    js: JetStreamContext,
+    layout: Layout,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     await ingest(js, layout, service_env, tmp_path, _seed())
 
     async with AsyncTestClient(
         app=create_app(
             ApiSettings(
+                nats_nkey_seed=seed_of("api", layout.prefix),
                 database_url=database_url,
                 nats_url=service_env["LLEM_NATS_URL"],
                 prefix=layout.prefix,

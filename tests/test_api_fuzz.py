@@ -19,9 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.result import Err, Ok
 
-from llem.devstack import NatsServer, PostgresServer
+from llem.devstack import PostgresServer
 from llem.devstack.ports import free_port, port_open
 from llem_ingest.migrate import migrate
+from tests.natsauth import with_credentials
 
 T = TypeVar("T")
 E = TypeVar("E", bound=Exception)
@@ -29,7 +30,9 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
-def api_url(nats_server: NatsServer, postgres_server: PostgresServer, tmp_path_factory: Any) -> Iterator[str]:
+def api_url(
+    nats_env: dict[str, str], postgres_server: PostgresServer, tmp_path_factory: Any
+) -> Iterator[str]:
     name = f"fuzz_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(postgres_server.dsn(), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
@@ -38,7 +41,7 @@ def api_url(nats_server: NatsServer, postgres_server: PostgresServer, tmp_path_f
     env = {
         **os.environ,
         "LLEM_DATABASE_URL": postgres_server.dsn(name),
-        "LLEM_NATS_URL": nats_server.url,
+        **nats_env,
         "LLEM_PREFIX": f"f{uuid.uuid4().hex[:10]}",
         "LLEM_API_PORT": str(port),
         "LLEM_WRITE_RATE_PER_MINUTE": "100000",
@@ -47,7 +50,7 @@ def api_url(nats_server: NatsServer, postgres_server: PostgresServer, tmp_path_f
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(BIN / "llem-api"), "run"],
-            env=env,
+            env=with_credentials("llem-api", ["run"], env),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,

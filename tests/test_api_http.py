@@ -22,6 +22,7 @@ from llem_api.http import accepts_gzip, matches
 from llem_api.settings import ApiSettings
 from llem_schemas.subjects import Layout
 from tests import events
+from tests.natsauth import SeedOf
 from tests.processes import BIN
 from tests.seeding import ingest
 from tests.waiting import wait_for
@@ -45,11 +46,17 @@ def _web(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def client(
-    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+    seed_of: SeedOf,
+    js: JetStreamContext,
+    layout: Layout,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
 ) -> Any:
     job = events.leaderboard_job(CID, "m", "c1")
     await ingest(js, layout, service_env, tmp_path, events.measured_run(job, 0.4, 30, 100))
     settings = ApiSettings(
+        nats_nkey_seed=seed_of("api", layout.prefix),
         database_url=database_url,
         nats_url=service_env["LLEM_NATS_URL"],
         prefix=layout.prefix,

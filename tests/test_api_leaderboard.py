@@ -25,6 +25,7 @@ from llem_schemas.jobs import MeasurementProtocol
 from llem_schemas.measurement import QualityFlagCode
 from llem_schemas.subjects import Layout
 from tests import events
+from tests.natsauth import SeedOf
 from tests.seeding import ingest
 
 CID = uuid.uuid4()
@@ -62,11 +63,21 @@ def _seed() -> list[Event]:
 
 
 async def test_leaderboard_semantics_and_the_export_agree(
-    js: JetStreamContext, layout: Layout, service_env: dict[str, str], database_url: str, tmp_path: Path
+    seed_of: SeedOf,
+    js: JetStreamContext,
+    layout: Layout,
+    service_env: dict[str, str],
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     await ingest(js, layout, service_env, tmp_path, _seed())
     app = create_app(
-        ApiSettings(database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix)
+        ApiSettings(
+            nats_nkey_seed=seed_of("api", layout.prefix),
+            database_url=database_url,
+            nats_url=service_env["LLEM_NATS_URL"],
+            prefix=layout.prefix,
+        )
     )
     async with AsyncTestClient(app=app) as client:
 
@@ -132,6 +143,7 @@ async def test_leaderboard_semantics_and_the_export_agree(
 
     served = create_app(
         ApiSettings(
+            nats_nkey_seed=seed_of("api", layout.prefix),
             database_url=database_url,
             nats_url=service_env["LLEM_NATS_URL"],
             prefix=layout.prefix,

@@ -14,6 +14,7 @@ from llem_api.settings import ApiSettings
 from llem_control.expand import expand
 from llem_control.spec import validate_spec
 from llem_schemas.subjects import Layout
+from tests.natsauth import SeedOf
 
 
 def _spec(**more: Any) -> dict[str, Any]:
@@ -42,9 +43,14 @@ def test_configurations_are_grouped_counted_and_ordered_by_pool_and_model() -> N
 
 
 async def test_preview_needs_no_token_publishes_nothing_and_names_bad_fields(
-    js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str
+    seed_of: SeedOf, js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str
 ) -> None:
-    settings = ApiSettings(database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix)
+    settings = ApiSettings(
+        nats_nkey_seed=seed_of("api", layout.prefix),
+        database_url=database_url,
+        nats_url=nats_server.url,
+        prefix=layout.prefix,
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         resp = await client.post("/api/campaigns/preview", json=_spec())
         assert resp.status_code == 200, resp.text

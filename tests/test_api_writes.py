@@ -17,6 +17,7 @@ from llem_api.settings import ApiSettings
 from llem_api.tokens import create_token, revoke_token
 from llem_control.campaigns import CampaignStore
 from llem_schemas.subjects import Layout
+from tests.natsauth import SeedOf
 
 
 def _spec(name: str) -> dict[str, Any]:
@@ -42,7 +43,7 @@ async def _finish_in_database(database_url: str, campaign_id: uuid.UUID) -> None
 
 
 async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_validation(
-    js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str, tmp_path: Path
+    seed_of: SeedOf, js: JetStreamContext, layout: Layout, nats_server: Any, database_url: str, tmp_path: Path
 ) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         token = await create_token(conn, "ci", ["campaigns:write"])
@@ -51,7 +52,12 @@ async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_valida
         stored = (await (await conn.execute("SELECT secret_sha256 FROM api_tokens")).fetchall())[0][0]
         assert token.split("_")[2].encode() not in bytes(stored), "only a hash is stored"
 
-    settings = ApiSettings(database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix)
+    settings = ApiSettings(
+        nats_nkey_seed=seed_of("api", layout.prefix),
+        database_url=database_url,
+        nats_url=nats_server.url,
+        prefix=layout.prefix,
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         auth = {"Authorization": f"Bearer {token}"}
         anonymous = await client.post("/api/campaigns", json=_spec("anon"))
@@ -116,11 +122,16 @@ async def test_campaign_writes_need_a_scoped_token_and_use_the_schedulers_valida
 
 
 async def test_the_token_guard_runs_before_the_body_and_checks_the_scope(
-    layout: Layout, nats_server: Any, database_url: str
+    seed_of: SeedOf, layout: Layout, nats_server: Any, database_url: str
 ) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
         unscoped = await create_token(conn, "read-only", [])
-    settings = ApiSettings(database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix)
+    settings = ApiSettings(
+        nats_nkey_seed=seed_of("api", layout.prefix),
+        database_url=database_url,
+        nats_url=nats_server.url,
+        prefix=layout.prefix,
+    )
     async with AsyncTestClient(app=create_app(settings)) as client:
         for path in ("/api/campaigns", f"/api/campaigns/{uuid.uuid4()}/cancel"):
             anonymous = await client.post(
@@ -140,7 +151,7 @@ async def test_the_token_guard_runs_before_the_body_and_checks_the_scope(
 
 
 async def test_writes_are_rate_limited_and_the_token_cli_works(
-    layout: Layout, nats_server: Any, database_url: str, service_env: dict[str, str]
+    seed_of: SeedOf, layout: Layout, nats_server: Any, database_url: str, service_env: dict[str, str]
 ) -> None:
     import subprocess
     import sys
@@ -157,7 +168,11 @@ async def test_writes_are_rate_limited_and_the_token_cli_works(
     token = made.stdout.strip()
     assert token.startswith("llem_")
     settings = ApiSettings(
-        database_url=database_url, nats_url=nats_server.url, prefix=layout.prefix, write_rate_per_minute=2
+        nats_nkey_seed=seed_of("api", layout.prefix),
+        database_url=database_url,
+        nats_url=nats_server.url,
+        prefix=layout.prefix,
+        write_rate_per_minute=2,
     )
     async with AsyncTestClient(app=create_app(settings)) as client:
         auth = {"Authorization": f"Bearer {token}"}

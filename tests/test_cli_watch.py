@@ -212,12 +212,12 @@ def test_an_invalid_message_is_skipped_with_a_warning(caplog: pytest.LogCaptureF
 
 
 @pytest.fixture
-def env(nats_server: NatsServer, layout: Layout, tmp_path: Path) -> dict[str, str]:
+def env(nats_env: dict[str, str], layout: Layout, tmp_path: Path) -> dict[str, str]:
     """The scheduler's and the runner's environment (no database: nothing here ingests)."""
     return {
         "LLEM_STATE_DIR": str(tmp_path / "runner-state"),
         **os.environ,
-        "LLEM_NATS_URL": nats_server.url,
+        **nats_env,
         "LLEM_PREFIX": layout.prefix,
         "LLEM_POOLS": '["cpu"]',
         "LLEM_HEARTBEAT_INTERVAL_S": "1",
@@ -255,7 +255,8 @@ async def test_submit_watch_follows_a_campaign_to_its_end_and_exits_0(
         await wait_for(lambda: live_runners(js, layout), 30, "the runner's heartbeat")
         proc = await _llem(
             "campaign", "submit", str(spec_file), "--watch",
-            "--nats", env["LLEM_NATS_URL"], "--prefix", layout.prefix, "--timeout", "120",
+            "--nats", env["LLEM_NATS_URL"], "--nkey-seed", env["LLEM_NATS_NKEY_SEED"],
+            "--prefix", layout.prefix, "--timeout", "120",
         )  # fmt: skip
         out, _ = await asyncio.wait_for(proc.communicate(), 150)
     text = out.decode()
@@ -276,7 +277,10 @@ async def test_watch_of_a_cancelled_campaign_exits_1(
     expansion = expand(spec)  # no runner: the jobs stay queued until the cancel
     await submit_campaign(js, layout, spec, expansion)
     cid = str(expansion.campaign_id)
-    proc = await _llem("campaign", "watch", cid, "--nats", env["LLEM_NATS_URL"], "--prefix", layout.prefix)
+    proc = await _llem(
+        "campaign", "watch", cid, "--nats", env["LLEM_NATS_URL"], "--nkey-seed", env["LLEM_NATS_NKEY_SEED"],
+        "--prefix", layout.prefix,
+    )  # fmt: skip
     assert proc.stdout is not None
     first = await asyncio.wait_for(proc.stdout.readline(), 30)
     assert first.startswith(b"job "), first  # the snapshot is shown: the watch is following
@@ -292,11 +296,14 @@ async def test_watch_of_a_cancelled_campaign_exits_1(
 
 
 async def test_watch_of_an_unknown_campaign_exits_2(
-    js: JetStreamContext, layout: Layout, nats_server: NatsServer
+    js: JetStreamContext, layout: Layout, nats_server: NatsServer, admin_seed: str
 ) -> None:
     for prefix in (layout.prefix, "nothingdeployed"):  # a campaign bucket without it, and no bucket at all
         cid = str(uuid.uuid4())
-        proc = await _llem("campaign", "watch", cid, "--nats", nats_server.url, "--prefix", prefix)
+        url = nats_server.url
+        proc = await _llem(
+            "campaign", "watch", cid, "--nats", url, "--nkey-seed", admin_seed, "--prefix", prefix
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), 30)
         assert proc.returncode == 2, out
         assert out.decode().strip() == f"no campaign {cid} (prefix {prefix})"

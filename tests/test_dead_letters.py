@@ -13,8 +13,9 @@ from nats.js import JetStreamContext
 from llem.devstack import NatsServer
 from llem_ingest.app import create_app
 from llem_ingest.settings import IngestSettings
-from llem_schemas import RunFailed, RunnerHeartbeat, encode_event
+from llem_schemas import CampaignCancelled, RunFailed, RunnerHeartbeat, encode_event
 from llem_schemas.subjects import Layout
+from tests.natsauth import SeedOf
 
 
 def _heartbeat(runner_id: str) -> RunnerHeartbeat:
@@ -29,7 +30,7 @@ def _heartbeat(runner_id: str) -> RunnerHeartbeat:
 
 
 async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
-    js: JetStreamContext, layout: Layout, nats_server: NatsServer, database_url: str
+    seed_of: SeedOf, js: JetStreamContext, layout: Layout, nats_server: NatsServer, database_url: str
 ) -> None:
     valid = json.loads(encode_event(_heartbeat("good-runner")))
     bad_payloads = {
@@ -42,6 +43,16 @@ async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
     subject = layout.heartbeat_subject("good-runner")
     for payload in bad_payloads.values():
         await js.publish(subject, payload, headers={"Nats-Msg-Id": str(uuid.uuid4())})
+    # Valid events on a subject that names another runner, or an event no runner publishes: what a
+    # runner's credentials could put on its own subjects to pass as another, refused by ingest.
+    spoofed = encode_event(_heartbeat("other-runner"))
+    await js.publish(subject, spoofed)
+    bad_payloads["the payload names runner 'other-runner' but the subject names runner 'good-runner'"] = (
+        spoofed
+    )
+    cancel = encode_event(CampaignCancelled(campaign_id=uuid.uuid4(), reason="not yours"))
+    await js.publish(layout.run_subject("good-runner", uuid.uuid4(), uuid.uuid4(), "failed"), cancel)
+    bad_payloads["the payload names no runner but the subject names runner 'good-runner'"] = cancel
     await js.publish(subject, encode_event(_heartbeat("good-runner")))
     # Valid by the schema, refused by PostgreSQL (text cannot hold NUL): isolated and dead-lettered too.
     nul = RunFailed(
@@ -60,7 +71,11 @@ async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
 
     _, ingest = create_app(
         IngestSettings(
-            nats_url=nats_server.url, prefix=layout.prefix, database_url=database_url, batch_timeout_s=0.1
+            nats_nkey_seed=seed_of("ingest", layout.prefix),
+            nats_url=nats_server.url,
+            prefix=layout.prefix,
+            database_url=database_url,
+            batch_timeout_s=0.1,
         )
     )
     await ingest.startup()
@@ -68,7 +83,10 @@ async def test_malformed_events_are_dead_lettered_and_valid_ones_still_stored(
     try:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 30
-        while loop.time() < deadline and ingest.counters.dead_letters + ingest.counters.events < 7:
+        while (
+            loop.time() < deadline
+            and ingest.counters.dead_letters + ingest.counters.events < len(bad_payloads) + 1
+        ):
             await asyncio.sleep(0.05)
     finally:
         await ingest.broker.stop()

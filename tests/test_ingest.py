@@ -390,10 +390,10 @@ async def test_a_message_over_the_size_limit_is_refused_at_publish_and_ingest_go
     """A 10 MB payload never reaches a stream: the server's max_payload refuses it at the door (the
     publisher gets the error), so there is nothing to dead-letter; ingest keeps storing the rest."""
     with pytest.raises(nats.errors.MaxPayloadError):
-        await js.publish(layout.metrics_subject(CID, uuid.uuid4()), b"x" * (10 * 1024 * 1024))
+        await js.publish(layout.metrics_subject("r1", CID, uuid.uuid4()), b"x" * (10 * 1024 * 1024))
     bad = metric_batches(uuid.uuid4(), 1)[0].model_dump(mode="json")
     bad["samples"][0]["power_w"] = -5  # valid JSON, invalid sample: refused by both decoders
-    await js.publish(layout.metrics_subject(CID, bad["run_id"]), json.dumps(bad).encode())
+    await js.publish(layout.metrics_subject(bad["runner_id"], CID, bad["run_id"]), json.dumps(bad).encode())
     good = metric_batches(uuid.uuid4(), 2)
     last = await publish(js, layout, list(good))
     with service("llem-ingest", ["run"], service_env, tmp_path):

@@ -65,7 +65,7 @@ async def _first_started(nc: NatsClient, layout: Layout) -> asyncio.Future[dict[
         if not started.done():
             started.set_result(json.loads(msg.data))
 
-    await nc.subscribe(f"{layout.prefix}.events.run.*.*.started", cb=on_msg)
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.*.started", cb=on_msg)
     return started
 
 
@@ -101,7 +101,7 @@ async def test_killed_runner_job_is_redelivered_and_first_attempt_superseded(
     )
     assert [r[1:] for r in all_runs] == [("doomed", 1, "running", True), ("rescuer", 2, "completed", False)]
     assert all_runs[0][0] == first["run_id"]
-    fence = Fence(await js.key_value(layout.fencing_kv.bucket))
+    fence = await Fence.open(nc, layout, "rescuer")
     assert await fence.owns(jobs[0].job.job_id, uuid.UUID(str(all_runs[1][0])))
     consumer = await js.consumer_info(layout.jobs_stream, "pool-cpu")
     assert consumer.num_ack_pending == 0 and consumer.num_pending == 0
@@ -191,8 +191,8 @@ async def test_sigterm_gives_the_running_job_back(
     async def on_end(msg) -> None:  # type: ignore[no-untyped-def]
         events.append(json.loads(msg.data))
 
-    await nc.subscribe(f"{layout.prefix}.events.run.*.*.failed", cb=on_end)
-    await nc.subscribe(f"{layout.prefix}.events.run.*.*.completed", cb=on_end)
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.*.failed", cb=on_end)
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.*.completed", cb=on_end)
     env = {**service_env, "LLEM_SHUTDOWN_GRACE_S": "0"}
     with service("llem-runner", ["run", "--runner-id", "polite"], env, tmp_path) as runner:
         await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
@@ -234,15 +234,22 @@ async def _kv_get(kv: KeyValue, key: str) -> bytes | None:
         return None
 
 
-async def test_fence_lets_only_the_newest_attempt_own_a_job(js: JetStreamContext, layout: Layout) -> None:
-    fence = Fence(await js.key_value(layout.fencing_kv.bucket))
-    job, run1, run2 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
-    assert await fence.claim(job, run1, attempt=1)
-    assert await fence.owns(job, run1)
-    assert await fence.claim(job, run2, attempt=2)
-    assert not await fence.owns(job, run1), "the first attempt lost the job"
-    assert not await fence.claim(job, run1, attempt=1), "an older attempt cannot take it back"
-    assert await fence.owns(job, run2)
+async def test_fence_lets_only_the_newest_attempt_own_a_job(
+    js: JetStreamContext, nc: NatsClient, layout: Layout
+) -> None:
+    """Runner a holds attempt 1, runner b attempt 2 (each writes only its own key)."""
+    a, b = await Fence.open(nc, layout, "a"), await Fence.open(nc, layout, "b")
+    job, run1, run2, run3 = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    assert not await a.owns(job, run1), "nobody owns an unclaimed job"
+    assert await a.claim(job, run1, attempt=1)
+    assert await b.owns(job, run1), "every runner reads the same owner"
+    assert await b.claim(job, run2, attempt=2)
+    assert not await a.owns(job, run1), "the first attempt lost the job"
+    assert not await a.claim(job, run1, attempt=1), "an older attempt cannot take it back"
+    assert await b.owns(job, run2) and await a.owns(job, run2)
+    assert await a.claim(job, run3, attempt=3), "runner a takes it back with a newer attempt"
+    assert not await b.owns(job, run2)
+    assert sorted(c.attempt for c in await a.claims(job)) == [2, 3], "one key per runner"
 
 
 @pytest.mark.layout(job_ack_wait_s=3)
@@ -313,7 +320,7 @@ async def test_a_cancel_request_stops_the_job_and_removes_it(
     async def on_failed(msg) -> None:  # type: ignore[no-untyped-def]
         failed.append(json.loads(msg.data))
 
-    await nc.subscribe(f"{layout.prefix}.events.run.*.*.failed", cb=on_failed)
+    await nc.subscribe(f"{layout.prefix}.events.run.*.*.*.failed", cb=on_failed)
     with service("llem-runner", ["run", "--runner-id", "worker"], service_env, tmp_path) as runner:
         await submit(js, layout, campaign, jobs)  # type: ignore[arg-type]
         await asyncio.wait_for(started, 60)

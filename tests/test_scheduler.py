@@ -211,7 +211,7 @@ async def test_a_pool_without_runners_fails_its_jobs_and_vanished_runners_give_j
                 )
                 await submit_campaign(js, layout, busy_spec, busy)
                 await js.publish(
-                    layout.run_subject(busy.campaign_id, uuid.uuid4(), "started"),
+                    layout.run_subject("r1", busy.campaign_id, uuid.uuid4(), "started"),
                     events.started(busy.jobs[0], 1, runner="r1").model_dump_json().encode(),
                 )
                 for job in ghost.jobs:

@@ -98,7 +98,7 @@ def test_pool_and_runner_ids_must_be_subject_tokens() -> None:
 def test_subjects_follow_the_layout() -> None:
     layout = Layout("llem")
     assert layout.subject_for(_job()) == f"llem.events.job.{CID}.{JID}.queued"
-    assert layout.subject_for(_batch()) == f"llem.metrics.{CID}.{RID}"
+    assert layout.subject_for(_batch()) == f"llem.metrics.r1.{CID}.{RID}"
     hb = RunnerHeartbeat(
         runner_id="r1",
         hostname="h",

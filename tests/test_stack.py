@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -11,10 +12,11 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import nats
 import pytest
 
 from llem.devstack import PostgresServer
-from llem.devstack.ports import port_open
+from llem.devstack.ports import port_open, wait_until
 
 pytestmark = pytest.mark.e2e
 LLEM = str(Path(sys.executable).parent / "llem")
@@ -45,7 +47,11 @@ def test_demo_runs_the_demo_campaign_and_the_stack_is_idempotent(data_dir: Path)
     state = json.loads((data_dir / "stack.json").read_text())
     cid = demo.stdout.split("submitted campaign ")[1].split(":")[0]
     nats_url = f"nats://127.0.0.1:{state['nats_port']}"
-    status = _llem("campaign", "status", cid, "--nats", nats_url)
+    refused = _llem("campaign", "status", cid, "--nats", nats_url)
+    assert refused.returncode == 2 and "cannot reach NATS" in refused.stderr, "no open bus"
+    assert "authentication error" in (data_dir / "nats" / "nats-server.log").read_text()
+    admin = str(data_dir / "nats" / "creds" / "admin.nk")
+    status = _llem("campaign", "status", cid, "--nats", nats_url, "--nkey-seed", admin)
     assert status.returncode == 0, status.stderr
     assert "completed=4" in status.stdout, "the scheduler of the stack tracked every job to its end"
     api = f"http://127.0.0.1:{state['api_port']}"
@@ -67,3 +73,47 @@ def test_demo_runs_the_demo_campaign_and_the_stack_is_idempotent(data_dir: Path)
     assert not (data_dir / "stack.json").exists()
     for port in (state["nats_port"], state["pg_port"], state["api_port"]):
         assert not port_open(port), f"port {port} still open after `llem stack down`"
+
+
+def _connects(url: str, seed: Path) -> bool:
+    async def attempt() -> bool:
+        try:
+            nc = await nats.connect(url, nkeys_seed=str(seed), allow_reconnect=False, connect_timeout=2)
+        except (nats.errors.Error, OSError):  # refused: the server logs why (asserted by the caller)
+            return False
+        await nc.close()
+        return True
+
+    return asyncio.run(attempt())
+
+
+def test_a_runner_joins_and_is_revoked_with_the_cli_while_the_stack_runs(data_dir: Path) -> None:
+    up = _llem("stack", "up", "--data-dir", str(data_dir))
+    assert up.returncode == 0, up.stderr
+    state = json.loads((data_dir / "stack.json").read_text())
+    url, creds = f"nats://127.0.0.1:{state['nats_port']}", data_dir / "nats"
+    added = _llem("runner", "add", "box-2", "--pool", "gpu", "--dir", str(creds), "--nats", url)
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert (
+        "nats-server reloaded its users" in added.stdout
+        and "docker compose --profile runner-gpu up -d" in added.stdout
+    )
+    env = dict(line.split("=", 1) for line in (creds / "runners" / "box-2.env").read_text().splitlines())
+    assert env["LLEM_RUNNER_ID"] == "box-2" and json.loads(env["LLEM_POOLS"]) == ["gpu"]
+    seed = creds / "creds" / "runner-box-2.nk"
+    assert oct(seed.stat().st_mode & 0o777) == "0o600"
+    kept = data_dir / "box-2.nk"
+    shutil.copy(seed, kept)
+    # the reload is a signal: the server applies it a moment later
+    wait_until(lambda: _connects(url, kept), 10, "the new runner let in without a restart")
+    listed = _llem("runner", "list", "--dir", str(creds))
+    assert "box-2  pools=gpu" in listed.stdout and "local-runner  pools=default" in listed.stdout
+    revoked = _llem("runner", "revoke", "box-2", "--dir", str(creds))
+    assert revoked.returncode == 0, revoked.stderr
+    log = data_dir / "nats" / "nats-server.log"
+    violations = log.read_text().count("authentication error")
+    wait_until(lambda: not _connects(url, kept), 10, "the revoked seed refused")
+    assert log.read_text().count("authentication error") > violations, "refused by the server's auth"
+    again = _llem("runner", "revoke", "box-2", "--dir", str(creds))
+    assert again.returncode == 1 and again.stderr.strip() == f"no runner 'box-2' in {creds}"
+    assert json.loads((data_dir / "stack.json").read_text())["nats_pid"] == state["nats_pid"], "no restart"

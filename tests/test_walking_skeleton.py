@@ -15,6 +15,7 @@ from llem_api.settings import ApiSettings
 from llem_schemas.subjects import Layout
 from tests.skeleton import skeleton_jobs, submit
 
+from .natsauth import SeedOf
 from .processes import service
 from .waiting import db_rows, wait_for
 
@@ -36,6 +37,7 @@ async def _wait_for_completed_run(
 
 
 async def test_job_to_run_visible_in_the_api(
+    seed_of: SeedOf,
     js: JetStreamContext,
     layout: Layout,
     tiny_model: Path,
@@ -51,7 +53,10 @@ async def test_job_to_run_visible_in_the_api(
         await submit(js, layout, campaign, jobs)
         app = create_app(
             ApiSettings(
-                database_url=database_url, nats_url=service_env["LLEM_NATS_URL"], prefix=layout.prefix
+                nats_nkey_seed=seed_of("api", layout.prefix),
+                database_url=database_url,
+                nats_url=service_env["LLEM_NATS_URL"],
+                prefix=layout.prefix,
             )
         )
         async with AsyncTestClient(app=app) as client:

@@ -27,6 +27,7 @@ from nats.js import JetStreamContext
 from llem.devstack.ports import free_port, port_open
 from llem_api.tokens import create_token
 from llem_schemas.subjects import Layout
+from tests.natsauth import with_credentials
 from tests.processes import BIN, terminate
 from tests.waiting import wait_for
 
@@ -48,7 +49,7 @@ class Processes:
         with (self.log_dir / f"{key}.log").open("ab") as log:
             self.procs[key] = subprocess.Popen(
                 [str(BIN / name), *args],
-                env={**self.env, **(extra or {})},
+                env=with_credentials(name, args, {**self.env, **(extra or {})}),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

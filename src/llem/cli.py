@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from llem import stack
+from llem import access, stack
 from llem_control.connection import NatsSettings, connect
 from llem_control.errors import NatsUnreachable
 from llem_control.options import nats_options, one_line_errors
@@ -30,6 +30,8 @@ campaign_app = typer.Typer(
     help="Campaigns: grids of models x backends x load settings x repetitions.", no_args_is_help=True
 )
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(access.nats_app, name="nats")
+app.add_typer(access.runner_app, name="runner")
 
 DataDir = Annotated[Path, typer.Option(help="Where the stack keeps its data and logs.")]
 
@@ -94,7 +96,7 @@ def demo(
     typer.echo(table(expansion))
 
     async def _submit() -> Submitted:
-        nc = await connect(NatsSettings(nats_url=state.nats_url), name="llem")
+        nc = await connect(state.nats_settings(), name="llem")
         try:
             return await submit_campaign(nc.jetstream(), Layout(state.prefix), spec, expansion)
         finally:
@@ -149,6 +151,9 @@ def _nats(given: dict[str, Any]) -> NatsSettings:
         state = stack.load_state()
         if state is not None:
             options["nats_url"] = state.nats_url
+            has_auth = any(k in options for k in ("nats_creds", "nats_nkey_seed", "nats_token", "nats_user"))
+            if not has_auth and not any(k.startswith("LLEM_NATS_") for k in os.environ):
+                options["nats_nkey_seed"] = state.seed()  # the stack's admin, as `llem stack env` prints
     return NatsSettings(**options)
 
 

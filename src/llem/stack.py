@@ -21,6 +21,7 @@ import psycopg
 
 from llem.devstack import NatsServer, PostgresServer
 from llem.devstack.ports import free_port, port_open, wait_until
+from llem_control.authdir import AuthDir
 from llem_control.bootstrap import bootstrap
 from llem_control.connection import NatsSettings, connect
 from llem_ingest.migrate import migrate
@@ -29,6 +30,7 @@ from llem_schemas.subjects import Layout
 DEFAULT_DATA_DIR = Path(os.environ.get("LLEM_DATA_DIR", ".data")).resolve()
 WEB_DIST = Path(__file__).resolve().parents[2] / "web" / "dist"  # what `make web` builds
 SERVICES = ("scheduler", "ingest", "api", "runner")
+LOCAL_RUNNER = "local-runner"
 
 
 @dataclass
@@ -48,6 +50,23 @@ class StackState:
         return f"nats://127.0.0.1:{self.nats_port}"
 
     @property
+    def auth(self) -> AuthDir:
+        """The stack's NATS users: every process connects as its own (the operator as admin)."""
+        return AuthDir(Path(self.data_dir) / "nats")
+
+    def seed(self, service: str = "admin") -> str:
+        auth = self.auth
+        if service == "runner":
+            user = auth.user(LOCAL_RUNNER, self.prefix, "runner")
+        else:
+            user = auth.user(service, self.prefix, service)
+        assert user is not None, f"no NATS user for {service}: llem stack down, then up"
+        return str(auth.seed_path(user))
+
+    def nats_settings(self) -> NatsSettings:
+        return NatsSettings(nats_url=self.nats_url, nats_nkey_seed=self.seed())
+
+    @property
     def database_url(self) -> str:
         return f"postgresql://llem@127.0.0.1:{self.pg_port}/llem"
 
@@ -55,16 +74,19 @@ class StackState:
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def env(self) -> dict[str, str]:
+    def env(self, service: str = "admin") -> dict[str, str]:
+        """The variables of one process of the stack (`admin`: the operator's CLI)."""
         web = {"LLEM_WEB_DIR": str(WEB_DIST)} if (WEB_DIST / "index.html").is_file() else {}
         return {
             **web,
             "LLEM_NATS_URL": self.nats_url,
+            "LLEM_NATS_NKEY_SEED": self.seed(service),
+            "LLEM_NATS_DIR": str(self.auth.path),
             "LLEM_DATABASE_URL": self.database_url,
             "LLEM_PREFIX": self.prefix,
             "LLEM_POOLS": json.dumps([self.pool]),
             "LLEM_API_PORT": str(self.api_port),
-            "LLEM_RUNNER_ID": "local-runner",
+            "LLEM_RUNNER_ID": LOCAL_RUNNER,
             "LLEM_MODEL_DIR": str(Path(self.data_dir) / "models"),
         }
 
@@ -95,7 +117,7 @@ def _ensure_database(pg: PostgresServer) -> None:
 
 
 async def _bootstrap_streams(state: StackState) -> None:
-    nc = await connect(NatsSettings(nats_url=state.nats_url), name="llem-stack")
+    nc = await connect(state.nats_settings(), name="llem-stack")
     try:
         await bootstrap(nc.jetstream(), Layout(state.prefix), [state.pool])
     finally:
@@ -103,7 +125,7 @@ async def _bootstrap_streams(state: StackState) -> None:
 
 
 def _spawn(name: str, args: list[str], state: StackState, logs: Path) -> int:
-    env = {**os.environ, **state.env()}
+    env = {**os.environ, **state.env(name)}
     with (logs / f"{name}.log").open("ab") as log:
         proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     return proc.pid
@@ -118,7 +140,12 @@ def up(data_dir: Path = DEFAULT_DATA_DIR) -> StackState:
     data_dir.mkdir(parents=True, exist_ok=True)
     logs = data_dir / "logs"
     logs.mkdir(exist_ok=True)
-    nats_server = NatsServer(data_dir / "nats").start()
+    # secure by default: the stack's server has the same accounts and scoped users as a deployment
+    auth = AuthDir(data_dir / "nats")
+    auth.init("llem")
+    if auth.user(LOCAL_RUNNER, "llem", "runner") is None:
+        auth.add_runner(LOCAL_RUNNER, ["default"], "nats://127.0.0.1:4222", "llem")
+    nats_server = NatsServer(auth.path, auth=True).start()
     try:
         pg = PostgresServer(data_dir / "postgres").start()
     except Exception:

@@ -83,11 +83,10 @@ async def snapshot(js: JetStreamContext, layout: Layout, campaign_id: UUID) -> l
     events += [s.status_event(rev) for s, rev in mine]
     events += await _stored(js, layout.events_stream, layout.campaign_subject(campaign_id, "progress"))
     for state, _ in mine:
-        if state.status == "running" and state.run_id is not None:
-            metrics = layout.metrics_subject(campaign_id, state.run_id)
-            events += await _stored(
-                js, layout.events_stream, layout.run_subject(campaign_id, state.run_id, "started")
-            )
+        if state.status == "running" and state.run_id is not None and state.runner_id is not None:
+            metrics = layout.metrics_subject(state.runner_id, campaign_id, state.run_id)
+            started = layout.run_subject(state.runner_id, campaign_id, state.run_id, "started")
+            events += await _stored(js, layout.events_stream, started)
             events += await _stored(js, layout.metrics_stream, metrics, first=True)
             events += await _stored(js, layout.metrics_stream, metrics)
     return events

@@ -39,6 +39,7 @@ def stream_config(spec: StreamSpec) -> StreamConfig:
         max_bytes=spec.max_bytes,
         max_msg_size=spec.max_msg_size,
         storage=StorageType.FILE,
+        num_replicas=spec.replicas,
         description=spec.description,
     )
 
@@ -83,7 +84,12 @@ async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
     """Create each bucket, or bring an existing one's TTL and description up to date."""
     for spec in specs:
         config = KeyValueConfig(
-            bucket=spec.bucket, ttl=spec.ttl_s or None, description=spec.description, history=1
+            bucket=spec.bucket,
+            ttl=spec.ttl_s or None,
+            description=spec.description,
+            history=1,
+            replicas=spec.replicas,
+            direct=True,  # read with direct gets (the fence reads a job's keys in one batch)
         )
         try:
             await js.create_key_value(config)
@@ -92,6 +98,7 @@ async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
                 raise
             stream = (await js.stream_info(f"KV_{spec.bucket}")).config
             stream.max_age, stream.description = spec.ttl_s or None, spec.description
+            stream.allow_direct, stream.num_replicas = True, spec.replicas
             if spec.ttl_s:  # the server wants the duplicate window within max age
                 stream.duplicate_window = min(stream.duplicate_window or spec.ttl_s, spec.ttl_s)
             try:
@@ -113,3 +120,15 @@ async def bootstrap(js: JetStreamContext, layout: Layout, pools: Iterable[str] =
             *(layout.pool_consumer(p) for p in pools),
         ],
     )
+
+
+async def ensure_pools(js: JetStreamContext, layout: Layout, pools: Iterable[str]) -> None:
+    """The pools' job consumers, before their jobs are queued (a submitter's part of bootstrap).
+    Declares the whole layout only when it is missing: a scoped user may create pool consumers
+    but not streams (`natsauth.service_permissions`)."""
+    try:
+        await js.stream_info(layout.jobs_stream)
+    except NotFoundError:
+        await bootstrap(js, layout, pools)
+        return
+    await ensure_consumers(js, [layout.pool_consumer(p) for p in pools])

@@ -29,3 +29,8 @@ class StateConflict(ControlError):
 
 class CampaignNotFound(ControlError):
     """No campaign with this id was ever submitted."""
+
+
+class AuthDirError(ControlError):
+    """The NATS credentials directory is missing, malformed, or refuses the change (a runner that
+    already exists, one that does not)."""

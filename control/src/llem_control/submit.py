@@ -20,7 +20,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from llem_control.bootstrap import bootstrap
+from llem_control.bootstrap import ensure_pools
 from llem_control.campaigns import CampaignRecord, CampaignStore
 from llem_control.errors import CampaignNotFound
 from llem_control.expand import Expansion
@@ -54,7 +54,7 @@ async def submit_campaign(
     js: JetStreamContext, layout: Layout, spec: CampaignSpec, expansion: Expansion
 ) -> Submitted:
     pools = [p.name for p in spec.pools]
-    await bootstrap(js, layout, pools)
+    await ensure_pools(js, layout, pools)
     kv = await js.key_value(layout.job_state_kv.bucket)
     store = StateStore(kv, layout.job_max_deliver)
     campaigns = CampaignStore(await js.key_value(layout.campaigns_kv.bucket))

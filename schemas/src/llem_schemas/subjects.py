@@ -46,6 +46,7 @@ class StreamSpec:
     max_bytes: int
     max_msg_size: int
     description: str
+    replicas: int = 1
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class KvSpec:
     bucket: str
     ttl_s: float
     description: str
+    replicas: int = 1
 
 
 #: What each `{name}` in a channel's address stands for.
@@ -144,6 +146,17 @@ def _placeholder_ids(model: type[BaseModel]) -> dict[str, Any]:
     return fields
 
 
+def subject_runner_id(subject: str) -> str | None:
+    """The runner a runner-published subject names (`<prefix>.events.run.<runner>...`,
+    `<prefix>.metrics.<runner>...`, `<prefix>.events.runner.<runner>.heartbeat`); None for any other."""
+    tokens = subject.split(".")
+    if len(tokens) >= 4 and tokens[1] == "events" and tokens[2] in ("run", "runner"):
+        return tokens[3]
+    if len(tokens) >= 3 and tokens[1] == "metrics":
+        return tokens[2]
+    return None
+
+
 def _matches(pattern: str, subject: str) -> bool:
     """Whether a subject filter (`*` one token, `>` the rest) takes `subject`."""
     p, s = pattern.split("."), subject.split(".")
@@ -165,10 +178,14 @@ class Layout:
     runner_ttl_s: float = 20.0
     job_dedupe_window_s: float = 3600.0
     ingest_ack_wait_s: float = 30.0
+    #: copies of every stream and bucket: 1 on one server, 3 on a three-node cluster
+    replicas: int = 1
 
     def __post_init__(self) -> None:
         if not _PREFIX.match(self.prefix):
             raise ValueError(f"prefix {self.prefix!r} must match {_PREFIX.pattern}")
+        if self.replicas not in (1, 2, 3, 4, 5):
+            raise ValueError(f"replicas must be 1 to 5 (JetStream's limit), not {self.replicas}")
 
     # -- stream names ------------------------------------------------------------------
     @property
@@ -210,11 +227,13 @@ class Layout:
     def campaign_subject(self, campaign_id: UUID | str, what: str) -> str:
         return f"{self.prefix}.events.campaign.{campaign_id}.{what}"
 
-    def run_subject(self, campaign_id: UUID | str, run_id: UUID | str, what: str) -> str:
-        return f"{self.prefix}.events.run.{campaign_id}.{run_id}.{what}"
+    def run_subject(self, runner_id: str, campaign_id: UUID | str, run_id: UUID | str, what: str) -> str:
+        """A run's lifecycle. The runner's id comes first so that a runner's credentials can allow
+        exactly its own subjects (`runner_publish_subjects`), and ingest checks the payload agrees."""
+        return f"{self.prefix}.events.run.{runner_id}.{campaign_id}.{run_id}.{what}"
 
-    def metrics_subject(self, campaign_id: UUID | str, run_id: UUID | str) -> str:
-        return f"{self.prefix}.metrics.{campaign_id}.{run_id}"
+    def metrics_subject(self, runner_id: str, campaign_id: UUID | str, run_id: UUID | str) -> str:
+        return f"{self.prefix}.metrics.{runner_id}.{campaign_id}.{run_id}"
 
     def heartbeat_subject(self, runner_id: str) -> str:
         return f"{self.prefix}.events.runner.{runner_id}.heartbeat"
@@ -226,11 +245,11 @@ class Layout:
     # -- what watchers subscribe to (wildcards over the subjects above) ----------------
     def run_metrics_subjects(self, run_id: UUID | str) -> tuple[str, ...]:
         """One run's metric batches, whatever its campaign (not its request batches)."""
-        return (self.metrics_subject("*", run_id),)
+        return (self.metrics_subject("*", "*", run_id),)
 
     def campaign_metrics_subjects(self, campaign_id: UUID | str) -> tuple[str, ...]:
         """The metric batches of every run of one campaign (not their request batches)."""
-        return (self.metrics_subject(campaign_id, "*"),)
+        return (self.metrics_subject("*", campaign_id, "*"),)
 
     def campaign_live_subjects(self, campaign_id: UUID | str) -> tuple[str, ...]:
         """One campaign as its watchers follow it: its own events, its jobs' status changes (not
@@ -238,8 +257,20 @@ class Layout:
         return (
             f"{self.prefix}.events.campaign.{campaign_id}.>",
             self.job_event_subject(campaign_id, "*", "status"),
-            f"{self.prefix}.events.run.{campaign_id}.>",
+            f"{self.prefix}.events.run.*.{campaign_id}.>",
         )
+
+    def runner_publish_subjects(self, runner_id: str) -> tuple[str, ...]:
+        """Everything one runner publishes: its runs' lifecycle, metric and request batches, and its
+        heartbeat. A runner's NATS credentials allow exactly these (`llem_control.natsauth`)."""
+        return (
+            f"{self.prefix}.events.run.{runner_id}.>",
+            f"{self.prefix}.metrics.{runner_id}.>",
+            self.heartbeat_subject(runner_id),
+        )
+
+    def fence_key(self, job_id: UUID | str, runner_id: str) -> str:
+        return f"{job_id}.{runner_id}"
 
     @property
     def fleet_subjects(self) -> tuple[str, ...]:
@@ -268,11 +299,12 @@ class Layout:
             case JobStatusChanged():
                 return self.job_event_subject(event.campaign_id, event.job_id, "status")
             case RunStarted() | RunCompleted() | RunFailed():
-                return self.run_subject(event.campaign_id, event.run_id, event.type.removeprefix("run."))
+                what = event.type.removeprefix("run.")
+                return self.run_subject(event.runner_id, event.campaign_id, event.run_id, what)
             case MetricBatch():
-                return self.metrics_subject(event.campaign_id, event.run_id)
+                return self.metrics_subject(event.runner_id, event.campaign_id, event.run_id)
             case RequestBatch():
-                return f"{self.metrics_subject(event.campaign_id, event.run_id)}.requests"
+                return f"{self.metrics_subject(event.runner_id, event.campaign_id, event.run_id)}.requests"
             case RunnerHeartbeat(runner_id=rid):
                 return self.heartbeat_subject(rid)
             case JobCancelRequested(runner_id=rid):
@@ -311,6 +343,7 @@ class Layout:
                 max_age_s=0,
                 max_bytes=-1,
                 max_msg_size=1024 * 1024,
+                replicas=self.replicas,
                 description="Work queue of jobs, one subject per runner pool.",
             ),
             StreamSpec(
@@ -322,6 +355,7 @@ class Layout:
                 max_age_s=30 * 86400,
                 max_bytes=8 * 1024**3,
                 max_msg_size=1024 * 1024,
+                replicas=self.replicas,
                 description="Lifecycle events: campaigns, jobs, runs, runner heartbeats.",
             ),
             StreamSpec(
@@ -333,6 +367,7 @@ class Layout:
                 max_age_s=7 * 86400,
                 max_bytes=32 * 1024**3,
                 max_msg_size=4 * 1024 * 1024,
+                replicas=self.replicas,
                 description="Metric batches (power, energy, clocks, token counters) while runs go on.",
             ),
             StreamSpec(
@@ -344,6 +379,7 @@ class Layout:
                 max_age_s=7 * 86400,
                 max_bytes=64 * 1024**2,
                 max_msg_size=64 * 1024,
+                replicas=self.replicas,
                 description="Server advisories the scheduler must not miss while it is down (MaxDeliver).",
             ),
         )
@@ -352,6 +388,7 @@ class Layout:
     def runners_kv(self) -> KvSpec:
         """Live fleet: one key per runner, refreshed by its heartbeat, gone `ttl_s` after the last one."""
         return KvSpec(
+            replicas=self.replicas,
             bucket=f"{self._stream_base}_runners".lower(),
             ttl_s=self.runner_ttl_s,
             description="Runner liveness: runner_id -> last heartbeat (JSON); keys expire when a runner stops.",
@@ -359,17 +396,20 @@ class Layout:
 
     @property
     def fencing_kv(self) -> KvSpec:
-        """job_id -> run_id of the attempt that owns the job (compare-and-set by the runner)."""
+        """`<job_id>.<runner_id>` -> the run and attempt that runner holds; the newest attempt owns
+        the job. Each runner writes only keys with its own id (`runner_fence_keys`)."""
         return KvSpec(
+            replicas=self.replicas,
             bucket=f"{self._stream_base}_job_owner".lower(),
             ttl_s=7 * 86400,
-            description="Fencing: which run (attempt) currently owns each job.",
+            description="Fencing: job_id.runner_id -> the run (attempt) that runner holds; the newest attempt owns the job.",
         )
 
     @property
     def job_state_kv(self) -> KvSpec:
         """job_id -> the scheduler's view of the job (status, attempt, runner); kept without expiry."""
         return KvSpec(
+            replicas=self.replicas,
             bucket=f"{self._stream_base}_job_state".lower(),
             ttl_s=0,
             description="Scheduler job state: job_id -> JSON state, updated by compare-and-set.",
@@ -379,6 +419,7 @@ class Layout:
     def campaigns_kv(self) -> KvSpec:
         """campaign_id -> the scheduler's campaign record (pools, job count, cancelled or not)."""
         return KvSpec(
+            replicas=self.replicas,
             bucket=f"{self._stream_base}_campaigns".lower(),
             ttl_s=0,
             description="Scheduler campaign records: campaign_id -> JSON, updated by compare-and-set.",

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from llem.devstack.errors import DevStackError
 from llem.devstack.ports import free_port, wait_until
+from llem_control.authdir import AUTH_CONF, PID_FILE
 
 
 def nats_server_binary() -> Path:
@@ -53,6 +54,9 @@ class NatsServer:
     token: str | None = None  # when set, clients must authenticate with this token
     users: dict[str, str] = field(default_factory=dict)  # user -> password, required when given
     tls: TlsFiles | None = None  # when set, the client port speaks TLS only
+    #: include `auth.conf` of `data_dir` (llem_control.authdir writes it there) and write `nats.pid`,
+    #: so `AuthDir(data_dir).reload()` reaches this server
+    auth: bool = False
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +75,10 @@ class NatsServer:
         if self.users:
             users = ", ".join(f"{{user: {u!r}, password: {p!r}}}" for u, p in self.users.items())
             auth = f"authorization {{\n  users: [{users}]\n}}\n"
+        if self.auth:
+            if not (self.data_dir / AUTH_CONF).is_file():
+                raise DevStackError(f"no {AUTH_CONF} in {self.data_dir}: AuthDir(...).init() writes it")
+            auth = f"include {AUTH_CONF}\npid_file: {str(self.data_dir / PID_FILE)!r}\n"
         if self.tls:
             auth += f"tls {{\n  cert_file: {str(self.tls.cert)!r}\n  key_file: {str(self.tls.key)!r}\n}}\n"
         conf.write_text(
@@ -109,6 +117,11 @@ class NatsServer:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    def reload(self) -> None:
+        """Re-read the configuration (SIGHUP): users added or revoked take effect, nothing restarts."""
+        if self._proc and self._proc.poll() is None:
+            os.kill(self._proc.pid, signal.SIGHUP)
 
     def kill(self) -> None:
         """SIGKILL, for crash tests."""

@@ -83,7 +83,7 @@ class Ingest:
     async def _write(self, msgs: list[Msg], fast: bool) -> None:
         started = time.perf_counter()
         try:
-            await process_batch(self.pool, msgs, self.counters, fast_metrics=fast)
+            await process_batch(self.pool, self.layout, msgs, self.counters, fast_metrics=fast)
             self._failures = 0
         except (psycopg.OperationalError, PoolTimeout) as exc:
             self._failures += 1

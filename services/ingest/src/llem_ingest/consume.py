@@ -16,11 +16,12 @@ from nats.aio.msg import Msg
 from psycopg_pool import AsyncConnectionPool
 
 from llem_ingest import metrics
-from llem_ingest.decode import decode
+from llem_ingest.decode import check_subject, decode
 from llem_ingest.errors import Undeliverable
 from llem_ingest.fastpath import decode_metric_batch
 from llem_ingest.store import SampleBatch, dead_letter, write_events, write_samples
 from llem_schemas.events import AnyEvent, MetricBatch
+from llem_schemas.subjects import Layout
 
 Decoded = AnyEvent | SampleBatch
 
@@ -35,10 +36,14 @@ class Counters:
     batches: int = 0
 
 
-def _decode(msg: Msg, fast_metrics: bool) -> Decoded:
+def _decode(msg: Msg, layout: Layout, fast_metrics: bool) -> Decoded:
     if fast_metrics and (doc := decode_metric_batch(msg.data)) is not None:
+        on = layout.metrics_subject(doc["runner_id"], doc["campaign_id"], doc["run_id"])
+        check_subject(msg.subject, on, doc["runner_id"])
         return SampleBatch.from_dict(doc)
-    return decode(msg.data)  # any other event, or Undeliverable with the reason
+    event = decode(msg.data)  # any other event, or Undeliverable with the reason
+    check_subject(msg.subject, layout.subject_for(event), getattr(event, "runner_id", None))
+    return event
 
 
 async def _write(
@@ -80,14 +85,18 @@ async def _write_isolating_rejects(
 
 
 async def process_batch(
-    pool: AsyncConnectionPool, msgs: Sequence[Msg], counters: Counters, fast_metrics: bool = False
+    pool: AsyncConnectionPool,
+    layout: Layout,
+    msgs: Sequence[Msg],
+    counters: Counters,
+    fast_metrics: bool = False,
 ) -> None:
     """`fast_metrics`: the messages come from the metrics stream; try the lean decoder first."""
     good: list[tuple[Msg, Decoded]] = []
     bad: list[tuple[Msg, str]] = []
     for msg in msgs:
         try:
-            good.append((msg, _decode(msg, fast_metrics)))
+            good.append((msg, _decode(msg, layout, fast_metrics)))
         except Undeliverable as exc:
             bad.append((msg, str(exc)))
     try:

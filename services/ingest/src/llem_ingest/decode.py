@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from llem_ingest.errors import Undeliverable
 from llem_schemas.base import SCHEMA_VERSION
 from llem_schemas.events import EVENT_TYPES, AnyEvent, event_type_name, parse_event
+from llem_schemas.subjects import subject_runner_id
 
 KNOWN_TYPES = {event_type_name(m) for m in EVENT_TYPES}
 
@@ -36,3 +37,18 @@ def decode(payload: bytes) -> AnyEvent:
         return parse_event(payload)
     except ValidationError as exc:
         raise Undeliverable(_reason(payload, exc)) from exc
+
+
+def check_subject(subject: str, published_on: str, runner_id: str | None) -> None:
+    """A message on a subject that names a runner must be a runner's event published on exactly its
+    own subject: a runner's credentials allow only subjects with its id, so a payload that claims
+    another runner (or another kind of event) is refused, not written. `published_on` is
+    `layout.subject_for` of the decoded event."""
+    named = subject_runner_id(subject)
+    if named is None:
+        return
+    if runner_id != named:
+        who = f"runner {runner_id!r}" if runner_id else "no runner"
+        raise Undeliverable(f"the payload names {who} but the subject names runner {named!r}: {subject}")
+    if published_on != subject:
+        raise Undeliverable(f"published on {subject}, but this event belongs on {published_on}")

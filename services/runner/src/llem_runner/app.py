@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 
 from faststream import AckPolicy, FastStream
 from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -69,12 +70,21 @@ class Runner:
                 durable=spec.durable_name,
                 config=config,
                 pull_sub=PullSub(batch_size=1, timeout=5.0),  # one job at a time, no prefetch
+                # FastStream's pull subscriptions take their own inbox, not the connection's: the
+                # runner's credentials allow only its private one
+                inbox_prefix=f"{settings.nats_inbox_prefix or '_INBOX'}.".encode(),
                 ack_policy=AckPolicy.MANUAL,
                 title=f"jobs:{pool}",
             )(self.on_job)
         self.broker.subscriber(self.layout.control_subject(settings.runner_id), title="control")(
             self.on_control
         )
+
+    @property
+    def nc(self) -> NatsClient:
+        nc = self.broker.config.connection_state.connection
+        assert isinstance(nc, NatsClient)
+        return nc
 
     @property
     def js(self) -> JetStreamContext:
@@ -113,7 +123,7 @@ class Runner:
             self._stop_reason = None
 
     async def _run_job(self, job: JobSpec, ident: RunIdentity, msg: NatsMessage) -> None:
-        fence = Fence(await self.js.key_value(self.layout.fencing_kv.bucket))
+        fence = await Fence.open(self.nc, self.layout, self.settings.runner_id)
         if not await fence.claim(job.job_id, ident.run_id, ident.attempt):
             log.warning(
                 "job %s attempt %d is already superseded; dropping this delivery", job.job_id, ident.attempt

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from llem_control.connection import NatsSettings
@@ -36,3 +36,11 @@ class RunnerSettings(NatsSettings):
         description="Idle-baseline cache, model hashes and the metric spool.",
     )
     spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
+
+    @model_validator(mode="after")
+    def _private_inbox(self) -> RunnerSettings:
+        """Replies to this runner come to `_INBOX_<runner_id>.>`, the one inbox its credentials may
+        subscribe to (`llem runner add` scopes it so); LLEM_NATS_INBOX_PREFIX overrides."""
+        if self.nats_inbox_prefix is None:
+            self.nats_inbox_prefix = f"_INBOX_{self.runner_id}"
+        return self

@@ -49,9 +49,18 @@ def bootstrap(
         list[str] | None, typer.Option("--pool", help="Also declare this pool's job consumer; repeatable.")
     ] = None,
     prefix: PrefixOption = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="Copies of each stream and bucket: 1 on one server, 3 on a cluster (env: LLEM_STREAM_REPLICAS)."
+        ),
+    ] = None,
 ) -> None:
     """Declare streams, KV buckets and consumers (idempotent)."""
-    _run(_bootstrap(_settings(nats, prefix), pool or []))
+    settings = _settings(nats, prefix)
+    if replicas is not None:
+        settings = settings.model_copy(update={"stream_replicas": replicas})
+    _run(_bootstrap(settings, pool or []))
 
 
 @app.command()

@@ -24,6 +24,12 @@ class SchedulerSettings(NatsSettings):
         gt=0,
         description="Unfinished jobs of a pool fail when no runner of it was alive this long.",
     )
+    stream_replicas: int = Field(
+        default=1,
+        ge=1,
+        le=5,
+        description="Copies of each stream and bucket: 1 on one server, 3 on a cluster.",
+    )
     sweep_interval_s: float = Field(
         default=2.0, gt=0, description="How often liveness and progress are checked."
     )
@@ -34,4 +40,5 @@ class SchedulerSettings(NatsSettings):
             job_ack_wait_s=self.job_ack_wait_s,
             job_max_deliver=self.job_max_deliver,
             runner_ttl_s=self.runner_ttl_s,
+            replicas=self.stream_replicas,
         )
