@@ -98,7 +98,8 @@ def test_a_runner_joins_and_is_revoked_with_the_cli_while_the_stack_runs(data_di
         "nats-server reloaded its users" in added.stdout
         and "docker compose --profile runner-gpu up -d" in added.stdout
     )
-    env = dict(line.split("=", 1) for line in (creds / "runners" / "box-2.env").read_text().splitlines())
+    lines = (creds / "runners" / "box-2.env").read_text().splitlines()
+    env = dict(line.split("=", 1) for line in lines if not line.startswith("#"))
     assert env["LLEM_RUNNER_ID"] == "box-2" and json.loads(env["LLEM_POOLS"]) == ["gpu"]
     seed = creds / "creds" / "runner-box-2.nk"
     assert oct(seed.stat().st_mode & 0o777) == "0o600"

@@ -93,7 +93,8 @@ def _box_instructions(join: RunnerJoin, dir_: Path) -> str:
             f"On the GPU box, next to compose.yaml, put {join.env_file} as .env and {join.seed_file} as runner.nk:",
             f"  scp CONTROL_HOST:{join.env_file.resolve()} .env",
             f"  scp CONTROL_HOST:{join.seed_file.resolve()} runner.nk && chmod 600 runner.nk",
-            "then start the runner (runner-cpu for llama.cpp on CPU, runner-vllm for vLLM):",
+            '  echo "LLEM_UID=$(id -u)" >> .env    # the container runs as the owner of runner.nk',
+            "then start the runner (--profile runner-cpu for llama.cpp on CPU, runner-vllm for vLLM):",
             "  docker compose --profile runner-gpu up -d",
         ]
     )

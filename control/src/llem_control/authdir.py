@@ -24,7 +24,7 @@ from pathlib import Path
 import nkeys
 
 from llem_control.errors import AuthDirError
-from llem_control.natsauth import ROLES, User, render_auth_conf, runner_inbox
+from llem_control.natsauth import ROLES, User, render_auth_conf
 from llem_schemas.jobs import SUBJECT_TOKEN
 from llem_schemas.subjects import Layout
 
@@ -195,16 +195,18 @@ class AuthDir:
         seed_file = self.seed_path(user)
         _write_secret(seed_file, seed)
         self._save(default, [*users, user])
-        env = {
+        env = {  # the GPU box's .env for compose.yaml (the runner derives its inbox _INBOX_<id>)
+            "COMPOSE_PROFILES": "runner-gpu",
             "LLEM_NATS_URL": nats_url,
             "LLEM_PREFIX": prefix,
             "LLEM_RUNNER_ID": name,
             "LLEM_POOLS": json.dumps(pools),
-            "LLEM_NATS_INBOX_PREFIX": runner_inbox(name),
+            "LLEM_RUNNER_SEED": "./runner.nk",
         }
         env_file = seed_file.parent.parent / "runners" / f"{name}.env"
         env_file.parent.mkdir(parents=True, exist_ok=True)
-        env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        header = f"# runner {name} (llem runner add); runner-cpu or runner-vllm instead of runner-gpu as fits the box\n"
+        env_file.write_text(header + "".join(f"{k}={v}\n" for k, v in env.items()))
         return RunnerJoin(name, seed_file, env_file, env)
 
     def revoke_runner(self, name: str, prefix: str | None = None) -> None:
