@@ -89,7 +89,7 @@ async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
             description=spec.description,
             history=1,
             replicas=spec.replicas,
-            direct=True,  # read with direct gets (the fence reads a job's keys in one batch)
+            direct=spec.direct,  # leader reads for the scheduler's compare-and-set state
         )
         try:
             await js.create_key_value(config)
@@ -98,7 +98,7 @@ async def ensure_kv(js: JetStreamContext, specs: Iterable[KvSpec]) -> None:
                 raise
             stream = (await js.stream_info(f"KV_{spec.bucket}")).config
             stream.max_age, stream.description = spec.ttl_s or None, spec.description
-            stream.allow_direct, stream.num_replicas = True, spec.replicas
+            stream.allow_direct, stream.num_replicas = spec.direct, spec.replicas
             if spec.ttl_s:  # the server wants the duplicate window within max age
                 stream.duplicate_window = min(stream.duplicate_window or spec.ttl_s, spec.ttl_s)
             try:

@@ -75,6 +75,8 @@ class KvSpec:
     ttl_s: float
     description: str
     replicas: int = 1
+    #: reads served by any replica (fast, possibly a moment stale on a cluster); off: leader reads
+    direct: bool = False
 
 
 #: What each `{name}` in a channel's address stands for.
@@ -403,6 +405,7 @@ class Layout:
             bucket=f"{self._stream_base}_job_owner".lower(),
             ttl_s=7 * 86400,
             description="Fencing: job_id.runner_id -> the run (attempt) that runner holds; the newest attempt owns the job.",
+            direct=True,  # a job's keys are read in one batched direct get (the runner reads its own write)
         )
 
     @property

@@ -43,6 +43,15 @@ class TlsFiles:
     key: Path
 
 
+@dataclass(frozen=True)
+class Cluster:
+    """This node's place in a cluster: its route port and the other nodes' route ports (loopback)."""
+
+    name: str
+    port: int
+    routes: tuple[int, ...]
+
+
 @dataclass
 class NatsServer:
     """One nats-server process; data under `data_dir`."""
@@ -57,6 +66,9 @@ class NatsServer:
     #: include `auth.conf` of `data_dir` (llem_control.authdir writes it there) and write `nats.pid`,
     #: so `AuthDir(data_dir).reload()` reaches this server
     auth: bool = False
+    #: a node of a cluster (JetStream clustered: `server_name` must be unique)
+    cluster: Cluster | None = None
+    server_name: str | None = None
     _proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -81,6 +93,14 @@ class NatsServer:
             auth = f"include {AUTH_CONF}\npid_file: {str(self.data_dir / PID_FILE)!r}\n"
         if self.tls:
             auth += f"tls {{\n  cert_file: {str(self.tls.cert)!r}\n  key_file: {str(self.tls.key)!r}\n}}\n"
+        if self.server_name:
+            auth += f"server_name: {self.server_name!r}\n"
+        if self.cluster:
+            routes = ", ".join(f"'nats-route://127.0.0.1:{p}'" for p in self.cluster.routes)
+            auth += (
+                f"cluster {{\n  name: {self.cluster.name!r}\n  listen: '127.0.0.1:{self.cluster.port}'\n"
+                f"  routes: [{routes}]\n}}\n"
+            )
         conf.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"http: 127.0.0.1:{self.monitor_port}\n"
@@ -90,7 +110,9 @@ class NatsServer:
         )
         return conf
 
-    def start(self, timeout_s: float = 20) -> NatsServer:
+    def start(self, timeout_s: float = 20, wait: bool = True) -> NatsServer:
+        """Start the process; with `wait`, until it is healthy (a cluster's nodes: start all, then
+        `wait_healthy` each, since JetStream is ready only once they meet)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.monitor_port = self.monitor_port or free_port()
@@ -102,12 +124,16 @@ class NatsServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        if wait:
+            self.wait_healthy(timeout_s)
+        return self
+
+    def wait_healthy(self, timeout_s: float = 20) -> None:
         try:
             wait_until(lambda: self._alive() and _healthy(self.monitor_port), timeout_s, "nats-server")
         except TimeoutError as exc:
             self.stop()
             raise DevStackError(f"{exc}; log: {self.log_path}") from exc
-        return self
 
     def _alive(self) -> bool:
         if self._proc is not None and self._proc.poll() is not None:

@@ -12,6 +12,7 @@ no consumer: runners may not create consumers.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from uuid import UUID
@@ -23,6 +24,7 @@ from llem_runner.errors import RunnerError
 from llem_schemas.subjects import Layout
 
 DIRECT_GET_TIMEOUT_S = 5.0
+READ_YOUR_WRITE_TRIES = 100
 MAX_CLAIMS = 256  # keys read per job: one per runner that ever held an attempt of it
 
 
@@ -54,7 +56,14 @@ class Fence:
             return False
         value = json.dumps({"run_id": str(run_id), "attempt": attempt}).encode()
         await self.kv.put(self.layout.fence_key(job_id, self.runner_id), value)
-        return await self.owns(job_id, run_id)
+        # Direct gets are answered by any replica: on a cluster a follower may not have our write
+        # yet. Read until it shows (our own write is the one thing we know must be there).
+        for _ in range(READ_YOUR_WRITE_TRIES):
+            claims = await self.claims(job_id)
+            if any(c.run_id == str(run_id) for c in claims):
+                return max(claims, key=lambda c: c.attempt).run_id == str(run_id)
+            await asyncio.sleep(0.05)
+        raise FenceError(f"our claim of job {job_id} did not show in {self.bucket}")
 
     async def owns(self, job_id: UUID, run_id: UUID) -> bool:
         claims = await self.claims(job_id)
