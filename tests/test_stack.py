@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from llem.devstack import PostgresServer
 from llem.devstack.ports import port_open, wait_until
@@ -77,11 +78,13 @@ def test_demo_runs_the_demo_campaign_and_the_stack_is_idempotent(data_dir: Path)
 
 def _connects(url: str, seed: Path) -> bool:
     async def attempt() -> bool:
+        nc = NatsClient()
         try:
-            nc = await nats.connect(url, nkeys_seed=str(seed), allow_reconnect=False, connect_timeout=2)
+            await nc.connect(url, nkeys_seed=str(seed), allow_reconnect=False, connect_timeout=2)
         except (nats.errors.Error, OSError):  # refused: the server logs why (asserted by the caller)
             return False
-        await nc.close()
+        finally:
+            await nc.close()  # a refused client's socket too, before this loop closes
         return True
 
     return asyncio.run(attempt())
