@@ -4,12 +4,13 @@ UV := $(shell scripts/ensure-uv.sh)
 SYNC := --locked --all-packages --extra tiny-model
 RUN := $(UV) run $(SYNC)
 
-.PHONY: help install infra web web-install test lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live bench-api bench-web
+.PHONY: help install infra web web-install test chaos lint typecheck schemas demo demo-down gpu-check bench-meter bench-scheduler bench-ingest bench-live bench-api bench-web
 
 help:
 	@echo "make demo       start the local stack and run examples/demo.yaml"
 	@echo "make demo-down  stop the local stack"
 	@echo "make test       install everything, lint, type-check and run the test suite"
+	@echo "make chaos      faults under load against the whole stack; writes docs/reliability.md (~15 min)"
 	@echo "make schemas    regenerate schemas/dist (JSON Schema + AsyncAPI), the API's OpenAPI document and the web app's API types"
 	@echo "make web        build the web app (web/dist), served by llem-api at /"
 	@echo "make bench-meter, bench-scheduler, bench-ingest, bench-live, bench-api, bench-web   benchmarks (results in bench/results)"
@@ -50,6 +51,13 @@ test: install infra web-install
 	$(RUN) mypy
 	cd web && npm run typecheck && npm test && npm run build
 	$(RUN) pytest
+
+# The reliability ledger (tests/chaos): faults under load, then docs/reliability.md from what it
+# recorded (written also when a fault was not clean, so the table shows it).
+chaos: install infra
+	scripts/install-chaos.sh
+	rm -f bench/results/chaos.jsonl
+	LLEM_CHAOS=1 $(RUN) pytest tests/chaos; status=$$?; $(RUN) python -m tests.chaos.report; exit $$status
 
 demo: install infra web
 	$(RUN) llem demo

@@ -29,6 +29,9 @@ from llem_schemas.subjects import Layout
 
 from .natsauth import MONITOR_ENV, SeedOf, ensure_services, service_seed
 
+#: the chaos suite (tests/chaos) runs only from `make chaos`, which sets LLEM_CHAOS=1
+collect_ignore = [] if os.environ.get("LLEM_CHAOS") else ["chaos"]
+
 
 @pytest.fixture(scope="session")
 def infra_dir() -> Iterator[Path]:
